@@ -1,0 +1,128 @@
+/* PCI: the device-model registry, configuration space, configuration
+ * mechanism #1 (ports 0xCF8/0xCFC) and the ECAM window. */
+#ifndef BHYVE_PCI_H
+#define BHYVE_PCI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+struct pci_devinst;
+
+#define PCI_MAXBUS	256
+#define PCI_MAXSLOT	32
+#define PCI_MAXFUNC	8
+#define PCI_CFG_SIZE	4096
+
+#define PCI_ECAM_BASE	0xe0000000ULL
+#define PCI_ECAM_SIZE	0x10000000ULL	/* 256 buses x 1 MiB */
+
+/* A device model.  Descriptors register themselves with PCI_EMUL_SET and
+ * are found by name; `-s help` lists them. */
+struct pci_devemu {
+	const char *name;
+	const char *help;	/* one-line description */
+	/* Turn the legacy "-s slot,name,CONF" CONF into variables under
+	 * `node` (e.g. "pci.0.3.0").  NULL: generic key[=value] list. */
+	int (*legacy_config)(const char *node, const char *opts);
+	/* Build the device from its frozen config node.  NULL means the
+	 * model is known from the manual but not implemented yet. */
+	int (*init)(struct vm *vm, struct pci_devinst *pi, const char *node);
+	/* Optional config-space hooks for registers beyond the header. */
+	int (*cfgread)(struct pci_devinst *pi, unsigned off, unsigned size,
+	    uint32_t *val);
+	int (*cfgwrite)(struct pci_devinst *pi, unsigned off, unsigned size,
+	    uint32_t val);
+	bool lpc_only_bus0;
+};
+
+#define PCI_EMUL_SET(sym) \
+	static const struct pci_devemu *const __pci_set_##sym \
+	__attribute__((section("set_pci_devemu"), used)) = &(sym)
+
+const struct pci_devemu *pci_emul_find(const char *name);
+/* Iterate registered models: returns NULL past the end. */
+const struct pci_devemu *pci_emul_at(unsigned i);
+void pci_emul_print_help(void);
+
+struct pci_devinst {
+	const struct pci_devemu *emu;
+	uint8_t bus, slot, func;
+	uint8_t cfg[PCI_CFG_SIZE];
+	uint8_t capend;		/* next free capability offset */
+	pthread_mutex_t lock;
+	void *softc;
+};
+
+/* Parse "-s" argument into the config tree (bhyve syntax). */
+int pci_parse_slot(const char *opt);
+/* Generic legacy option list: "a=b,c" -> node.a=b, node.c=true. */
+int pci_parse_legacy_generic(const char *node, const char *opts);
+/* Legacy list whose first bare token names `firstkey`. */
+int pci_parse_legacy_first(const char *node, const char *opts,
+    const char *firstkey);
+
+/* Build every device in the frozen tree; register ports and ECAM. */
+int pci_init(struct vm *vm);
+void pci_fini(void);
+struct pci_devinst *pci_find(unsigned bus, unsigned slot, unsigned func);
+
+/* Configuration-space accessors (little-endian). */
+static inline void pci_set_cfg8(struct pci_devinst *pi, unsigned off, uint8_t v)
+{
+	pi->cfg[off] = v;
+}
+static inline void pci_set_cfg16(struct pci_devinst *pi, unsigned off, uint16_t v)
+{
+	pi->cfg[off] = (uint8_t)v;
+	pi->cfg[off + 1] = (uint8_t)(v >> 8);
+}
+static inline void pci_set_cfg32(struct pci_devinst *pi, unsigned off, uint32_t v)
+{
+	pci_set_cfg16(pi, off, (uint16_t)v);
+	pci_set_cfg16(pi, off + 2, (uint16_t)(v >> 16));
+}
+static inline uint32_t pci_get_cfg(const struct pci_devinst *pi, unsigned off,
+    unsigned size)
+{
+	uint32_t v = 0;
+	for (unsigned i = 0; i < size; i++)
+		v |= (uint32_t)pi->cfg[off + i] << (8 * i);
+	return v;
+}
+
+/* Standard header helper: ids and class code. */
+void pci_set_ids(struct pci_devinst *pi, uint16_t vendor, uint16_t device,
+    uint8_t class, uint8_t subclass, uint8_t progif);
+/* Append a capability of `len` bytes (with id); returns its offset or 0. */
+unsigned pci_add_cap(struct pci_devinst *pi, uint8_t id, unsigned len);
+
+/* One configuration access from any path (mechanism #1, ECAM, tests). */
+uint32_t pci_cfg_read(unsigned bus, unsigned slot, unsigned func,
+    unsigned off, unsigned size);
+void pci_cfg_write(unsigned bus, unsigned slot, unsigned func, unsigned off,
+    unsigned size, uint32_t val);
+
+/* Standard register offsets */
+#define PCIR_VENDOR	0x00
+#define PCIR_DEVICE	0x02
+#define PCIR_COMMAND	0x04
+#define PCIR_STATUS	0x06
+#define PCIR_REVID	0x08
+#define PCIR_PROGIF	0x09
+#define PCIR_SUBCLASS	0x0a
+#define PCIR_CLASS	0x0b
+#define PCIR_CACHELNSZ	0x0c
+#define PCIR_LATTIMER	0x0d
+#define PCIR_HDRTYPE	0x0e
+#define PCIR_SUBVEND	0x2c
+#define PCIR_SUBDEV	0x2e
+#define PCIR_CAP_PTR	0x34
+#define PCIR_INTLINE	0x3c
+#define PCIR_INTPIN	0x3d
+
+#define PCIM_STATUS_CAPPRESENT	0x0010
+#define PCIM_MFDEV		0x80
+
+#endif

@@ -1,0 +1,15 @@
+/* The LPC PCI-ISA bridge and the devices behind it (-l). */
+#ifndef BHYVE_LPC_H
+#define BHYVE_LPC_H
+
+/* Parse one -l argument into the config tree ("help" is handled by the
+ * caller with lpc_print_help). */
+int lpc_device_parse(const char *opt);
+void lpc_print_help(void);
+/* Check LPC variables that need the bridge; called after pci_init. */
+int lpc_check(void);
+/* Attach the serial backends to the event loop. */
+int lpc_start(void);
+void lpc_fini(void);
+
+#endif

@@ -1,0 +1,301 @@
+/* bhyve for Linux: options -> configuration tree -> VM -> exit status. */
+#include "backends/evloop.h"
+#include "backends/tty.h"
+#include "bus/mmio.h"
+#include "bus/pci.h"
+#include "bus/pio.h"
+#include "config.h"
+#include "devices/lpc.h"
+#include "options.h"
+#include "platform/loader.h"
+#include "platform/mptable.h"
+#include "platform/reset.h"
+#include "platform/rtc.h"
+#include "util.h"
+#include "vmm/vm.h"
+
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+static struct vm the_vm;
+
+static void fatal_signal(int sig)
+{
+	tty_restore_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_crash_handlers(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fatal_signal;
+	sa.sa_flags = SA_RESETHAND;
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Features the manual has that are not built yet: using one is an error. */
+static int check_unimplemented(void)
+{
+	bool b;
+
+	if (config_get_bool("acpi_tables", false, &b) != 0)
+		return -1;
+	if (b)
+		return fail("ACPI tables (-A, acpi_tables=true) are not "
+		    "implemented yet");
+	if (config_get("gdb.port") != NULL)
+		return fail("the debug server (-G, gdb.port) is not "
+		    "implemented yet");
+	if (config_get("restore.file") != NULL)
+		return fail("resuming from a snapshot (-r) is not implemented "
+		    "yet");
+	if (config_get("uuid") != NULL)
+		return fail("SMBIOS tables are not implemented yet, so the "
+		    "UUID (-U, uuid) cannot be given to the guest");
+	return 0;
+}
+
+static int read_topology(struct cpu_topology *t)
+{
+	if (config_get_uint("sockets", 1, 1, 65535, &t->sockets) != 0 ||
+	    config_get_uint("cores", 1, 1, 65535, &t->cores) != 0 ||
+	    config_get_uint("threads", 1, 1, 65535, &t->threads) != 0)
+		return -1;
+	if (config_get_uint("cpus", t->sockets * t->cores * t->threads, 1,
+	    65535, &t->cpus) != 0)
+		return -1;
+	if (topology_check(t, VM_MAXCPU) != 0)
+		return fail_prefix("invalid cpu topology");
+	return 0;
+}
+
+static int read_pinning(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->topo.cpus; i++) {
+		const char *s = config_getf("vcpu.%u.cpuset", i);
+		unsigned char bits[CPU_SETSIZE / 8];
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (s == NULL)
+			continue;
+		if (cpuset_parse(s, bits, CPU_SETSIZE) != 0)
+			return fail_prefix("vcpu.%u.cpuset", i);
+		CPU_ZERO(&v->cpuset);
+		for (unsigned c = 0; c < CPU_SETSIZE; c++)
+			if (bits[c / 8] & (1u << (c % 8)))
+				CPU_SET(c, &v->cpuset);
+		v->pinned = true;
+	}
+	return 0;
+}
+
+static int check_file(const char *var, const char *path)
+{
+	if (access(path, R_OK) != 0)
+		return fail_errno("%s: cannot read '%s'", var, path);
+	return 0;
+}
+
+static int check_vmname(const char *name)
+{
+	if (*name == '\0' || strlen(name) > 200)
+		return fail("invalid vmname '%s'", name);
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("-_.:+", *p))
+			return fail("invalid vmname '%s': use letters, digits "
+			    "and - _ . : +", name);
+	return 0;
+}
+
+static void on_stop(int fd, uint32_t events, void *arg)
+{
+	uint64_t v;
+	(void)events;
+	(void)arg;
+	if (read(fd, &v, sizeof(v)) < 0) {
+		/* spurious wakeup */
+	}
+	evloop_quit();
+}
+
+static int pending_signal;
+
+static void on_signal(int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+	struct vm *vm = arg;
+	(void)events;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGTERM) {
+		/* bhyve presses the ACPI power button; without ACPI tables
+		 * yet, SIGTERM powers the VM off at once. */
+		vm_request_exit(vm, VM_EXIT_POWEROFF, NULL);
+		return;
+	}
+	pending_signal = (int)si.ssi_signo;
+	vm_request_exit(vm, VM_EXIT_ERROR, "terminated by signal %d",
+	    pending_signal);
+}
+
+/* Build the VM from the frozen tree and run it; returns the exit status. */
+static int run_vm(void)
+{
+	struct vm *vm = &the_vm;
+	const char *kernel, *initrd, *cmdline;
+	uint64_t memsize;
+	bool mptable, b;
+	sigset_t sigs;
+	int sfd = -1, status;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
+	vm->name = config_get("name");
+	if (check_vmname(vm->name) != 0 || check_unimplemented() != 0 ||
+	    read_topology(&vm->topo) != 0)
+		return -1;
+	if (parse_memsize(config_get("memory.size"), &memsize) != 0)
+		return fail("invalid memory.size '%s'",
+		    config_get("memory.size"));
+	if (memsize < 2 * MIB || (memsize & 0xfff))
+		return fail("memory.size '%s' must be at least 2M and a "
+		    "multiple of 4K", config_get("memory.size"));
+	if (config_get_bool("x86.strictio", false, &vm->strictio) != 0 ||
+	    config_get_bool("x86.strictmsr", true, &vm->strictmsr) != 0 ||
+	    config_get_bool("x86.x2apic", false, &vm->x2apic) != 0 ||
+	    config_get_bool("memory.wired", false, &vm->wired) != 0 ||
+	    config_get_bool("memory.guest_in_core", false,
+	    &vm->guest_in_core) != 0 ||
+	    config_get_bool("x86.mptable", true, &mptable) != 0 ||
+	    config_get_bool("x86.vmexit_on_hlt", false, &b) != 0 ||
+	    config_get_bool("x86.vmexit_on_pause", false, &b) != 0 ||
+	    config_get_bool("destroy_on_poweroff", false, &b) != 0 ||
+	    config_get_bool("virtio_msix", true, &b) != 0)
+		return -1;
+	kernel = config_get("boot.kernel");
+	initrd = config_get("boot.initrd");
+	cmdline = config_get("boot.cmdline");
+	if (kernel == NULL)
+		return fail("nothing to boot: set boot.kernel (-o "
+		    "boot.kernel=PATH; boot ROMs are not implemented yet)");
+	if (check_file("boot.kernel", kernel) != 0 ||
+	    (initrd && check_file("boot.initrd", initrd) != 0))
+		return -1;
+	for (unsigned i = 0; i < 4; i++) {
+		const char *p = config_getf("lpc.com%u.path", i + 1);
+		if (p && ttybe_check(p) != 0)
+			return fail_prefix("lpc.com%u.path", i + 1);
+	}
+
+	if (vm_open(vm) != 0 || vm_setup_memory(vm, memsize) != 0 ||
+	    vm_create_vcpus(vm) != 0 || read_pinning(vm) != 0)
+		return -1;
+	if (boot_load(vm, kernel, initrd, cmdline) != 0)
+		return -1;
+	if (mptable && mptable_init(vm) != 0)
+		return -1;
+	if (rtc_init(vm->mem.lowmem, vm->mem.highmem) != 0 ||
+	    reset_init(vm) != 0 || pci_init(vm) != 0 || lpc_check() != 0)
+		return -1;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		return fail_errno("signalfd");
+	if (evloop_init() != 0 || lpc_start() != 0 ||
+	    ev_add(vm->stop_efd, false, on_stop, vm) == NULL ||
+	    ev_add(sfd, false, on_signal, vm) == NULL)
+		return -1;
+	if (vm_start_vcpus(vm) != 0) {
+		vm_stop_vcpus(vm);
+		return -1;
+	}
+	if (evloop_run() != 0)
+		vm_request_exit(vm, VM_EXIT_ERROR, "event loop: %s",
+		    last_error());
+	vm_stop_vcpus(vm);
+	status = atomic_load(&vm->exitcode);
+	if (status == VM_EXIT_ERROR)
+		fail("%s", vm->exitmsg[0] ? vm->exitmsg : "VM error");
+	close(sfd);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	sigset_t block;
+	int r;
+	bool dump;
+
+	install_crash_handlers();
+	/* Signals are taken by the event loop (signalfd); the vCPU kick
+	 * signal is unblocked only in vCPU threads. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+
+	config_init();
+	if (options_defaults() != 0) {
+		fprintf(stderr, "bhyve: %s\n", last_error());
+		return EXIT_VMERROR;
+	}
+	r = options_parse(argc, argv);
+	if (r >= 0) {
+		if (r != 0) {
+			fprintf(stderr, "bhyve: %s\n", last_error());
+			if (r == EXIT_USAGE)
+				options_usage();
+		}
+		return r;
+	}
+	if (config_freeze() != 0) {
+		fprintf(stderr, "bhyve: %s\n", last_error());
+		return EXIT_EX_USAGE;
+	}
+	if (config_get_bool("config.dump", false, &dump) != 0) {
+		fprintf(stderr, "bhyve: %s\n", last_error());
+		return EXIT_EX_USAGE;
+	}
+	if (dump) {
+		config_dump(stdout);
+		return 0;
+	}
+
+	r = run_vm();
+	vm_destroy(&the_vm);
+	lpc_fini();
+	pci_fini();
+	evloop_fini();
+	tty_restore_all();
+	if (r < 0 || r == VM_EXIT_ERROR) {
+		fprintf(stderr, "bhyve: %s\n", last_error());
+		r = VM_EXIT_ERROR;
+	}
+	if (pending_signal) {
+		sigset_t s;
+		sigemptyset(&s);
+		sigaddset(&s, pending_signal);
+		signal(pending_signal, SIG_DFL);
+		pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+		raise(pending_signal);
+	}
+	return r;
+}

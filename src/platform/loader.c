@@ -1,0 +1,512 @@
+#include "platform/loader.h"
+#include "platform/e820.h"
+#include "platform/layout.h"
+#include "util.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_KERNEL_SIZE (512ULL << 20)
+
+static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t le32(const uint8_t *p) { return le16(p) | (uint32_t)le16(p + 2) << 16; }
+static uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+/* ---- bzImage ---- */
+
+#define HDR_SETUP_SECTS		0x1f1
+#define HDR_BOOT_FLAG		0x1fe
+#define HDR_JUMP		0x200
+#define HDR_MAGIC		0x202
+#define HDR_VERSION		0x206
+#define HDR_TYPE_OF_LOADER	0x210
+#define HDR_LOADFLAGS		0x211
+#define HDR_CODE32_START	0x214
+#define HDR_RAMDISK_IMAGE	0x218
+#define HDR_RAMDISK_SIZE	0x21c
+#define HDR_HEAP_END_PTR	0x224
+#define HDR_CMD_LINE_PTR	0x228
+#define HDR_INITRD_ADDR_MAX	0x22c
+#define HDR_CMDLINE_SIZE	0x238
+#define HDR_PREF_ADDRESS	0x258
+#define HDR_INIT_SIZE		0x260
+#define BP_E820_ENTRIES		0x1e8
+#define BP_E820_TABLE		0x2d0
+#define BP_E820_MAX		128
+#define BP_VID_MODE		0x1fa
+
+#define LOADED_HIGH	0x01
+#define CAN_USE_HEAP	0x80
+
+int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi)
+{
+	unsigned sects;
+
+	memset(bi, 0, sizeof(*bi));
+	if (len < 0x1000 || memcmp(img + HDR_MAGIC, "HdrS", 4) != 0)
+		return fail("not a Linux bzImage (no HdrS header)");
+	bi->version = le16(img + HDR_VERSION);
+	if (bi->version < 0x0206)
+		return fail("Linux boot protocol %u.%02u is too old (2.06 or "
+		    "later needed)", bi->version >> 8, bi->version & 0xff);
+	bi->loadflags = img[HDR_LOADFLAGS];
+	if (!(bi->loadflags & LOADED_HIGH))
+		return fail("zImage kernels (loaded low) are not supported");
+	sects = img[HDR_SETUP_SECTS] ? img[HDR_SETUP_SECTS] : 4;
+	bi->setup_size = (sects + 1) * 512;
+	if (bi->setup_size >= len)
+		return fail("bzImage truncated: setup of %u bytes, file of %zu",
+		    bi->setup_size, len);
+	bi->hdr_end = 0x202 + img[HDR_JUMP + 1];
+	if (bi->hdr_end > bi->setup_size || bi->hdr_end > 0x1000)
+		return fail("bzImage setup header is malformed");
+	bi->code32_start = le32(img + HDR_CODE32_START);
+	bi->initrd_addr_max = le32(img + HDR_INITRD_ADDR_MAX);
+	bi->cmdline_size = le32(img + HDR_CMDLINE_SIZE);
+	if (bi->version >= 0x020a && bi->hdr_end >= HDR_INIT_SIZE + 4) {
+		bi->pref_address = le64(img + HDR_PREF_ADDRESS);
+		bi->init_size = le32(img + HDR_INIT_SIZE);
+	}
+	return 0;
+}
+
+/* ---- ELF ---- */
+
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+
+static int elf_find_pvh(const uint8_t *img, size_t len, uint64_t off,
+    uint64_t size, uint64_t *entry)
+{
+	uint64_t p = off, end;
+
+	if (off > len || size > len - off)
+		return fail("ELF note segment outside the file");
+	end = off + size;
+	while (end - p >= 12) {
+		uint32_t namesz = le32(img + p), descsz = le32(img + p + 4);
+		uint32_t type = le32(img + p + 8);
+		uint64_t name = p + 12;
+		uint64_t desc = name + (((uint64_t)namesz + 3) & ~3ULL);
+		uint64_t next = desc + (((uint64_t)descsz + 3) & ~3ULL);
+
+		if (next > end || next <= p)
+			break;
+		if (namesz == 4 && memcmp(img + name, "Xen", 4) == 0 &&
+		    type == XEN_ELFNOTE_PHYS32_ENTRY &&
+		    (descsz == 4 || descsz == 8)) {
+			*entry = descsz == 4 ? le32(img + desc) : le64(img + desc);
+			return 1;
+		}
+		p = next;
+	}
+	return 0;
+}
+
+int elf_load(const uint8_t *img, size_t len, const struct guest_mem *mem,
+    struct elf_info *ei)
+{
+	unsigned phnum, phentsize;
+	uint64_t phoff, e_entry;
+	bool entry_mapped = false;
+
+	memset(ei, 0, sizeof(*ei));
+	if (len < EI_NIDENT || memcmp(img, ELFMAG, SELFMAG) != 0)
+		return fail("not an ELF file");
+	if (img[EI_DATA] != ELFDATA2LSB)
+		return fail("ELF kernel is not little-endian");
+	if (img[EI_CLASS] == ELFCLASS64) {
+		if (len < sizeof(Elf64_Ehdr))
+			return fail("ELF header truncated");
+		ei->is64 = true;
+		if (le16(img + 18) != EM_X86_64)
+			return fail("ELF kernel is not for x86-64");
+		e_entry = le64(img + 24);
+		phoff = le64(img + 32);
+		phentsize = le16(img + 54);
+		phnum = le16(img + 56);
+		if (phentsize != sizeof(Elf64_Phdr))
+			return fail("ELF program header size %u", phentsize);
+	} else if (img[EI_CLASS] == ELFCLASS32) {
+		if (len < sizeof(Elf32_Ehdr))
+			return fail("ELF header truncated");
+		if (le16(img + 18) != EM_386)
+			return fail("ELF kernel is not for i386");
+		e_entry = le32(img + 24);
+		phoff = le32(img + 28);
+		phentsize = le16(img + 42);
+		phnum = le16(img + 44);
+		if (phentsize != sizeof(Elf32_Phdr))
+			return fail("ELF program header size %u", phentsize);
+	} else {
+		return fail("unknown ELF class %u", img[EI_CLASS]);
+	}
+	if (phnum == 0 || phnum > 64 || phoff > len ||
+	    (uint64_t)phnum * phentsize > len - phoff)
+		return fail("ELF program headers outside the file");
+
+	for (unsigned i = 0; i < phnum; i++) {
+		const uint8_t *ph = img + phoff + (uint64_t)i * phentsize;
+		uint32_t type = le32(ph);
+		uint64_t off, vaddr, paddr, filesz, memsz;
+
+		if (ei->is64) {
+			off = le64(ph + 8);
+			vaddr = le64(ph + 16);
+			paddr = le64(ph + 24);
+			filesz = le64(ph + 32);
+			memsz = le64(ph + 40);
+		} else {
+			off = le32(ph + 4);
+			vaddr = le32(ph + 8);
+			paddr = le32(ph + 12);
+			filesz = le32(ph + 16);
+			memsz = le32(ph + 20);
+		}
+		if (type == PT_NOTE) {
+			uint64_t entry = 0;
+			int r = elf_find_pvh(img, len, off, filesz, &entry);
+			if (r < 0)
+				return -1;
+			if (r == 1) {
+				ei->pvh = true;
+				ei->entry = entry;
+			}
+			continue;
+		}
+		if (type != PT_LOAD || memsz == 0)
+			continue;
+		if (filesz > memsz || off > len || filesz > len - off)
+			return fail("ELF segment %u lies outside the file", i);
+		if (paddr + memsz < paddr)
+			return fail("ELF segment %u wraps around", i);
+		if (mem != NULL) {
+			uint8_t *dst = guest_ptr(mem, paddr, memsz);
+			if (dst == NULL)
+				return fail("ELF segment %u (0x%llx..0x%llx) "
+				    "does not fit in guest memory", i,
+				    (unsigned long long)paddr,
+				    (unsigned long long)(paddr + memsz));
+			memcpy(dst, img + off, filesz);
+			memset(dst + filesz, 0, memsz - filesz);
+		}
+		if (paddr + memsz > ei->load_end)
+			ei->load_end = paddr + memsz;
+		/* e_entry may be virtual: translate through its segment. */
+		if (!entry_mapped && e_entry >= vaddr &&
+		    e_entry - vaddr < memsz) {
+			ei->entry = ei->pvh ? ei->entry : paddr + (e_entry - vaddr);
+			entry_mapped = true;
+		}
+	}
+	if (ei->load_end == 0)
+		return fail("ELF kernel has no loadable segments");
+	if (!ei->pvh) {
+		if (!ei->is64)
+			return fail("32-bit ELF kernel without a PVH entry note "
+			    "is not supported");
+		if (!entry_mapped)
+			return fail("ELF entry point 0x%llx is not inside a "
+			    "loaded segment", (unsigned long long)e_entry);
+	}
+	if (ei->entry >= (4ULL << 30))
+		return fail("ELF entry point 0x%llx is above 4 GiB",
+		    (unsigned long long)ei->entry);
+	return 0;
+}
+
+/* ---- common pieces ---- */
+
+static int read_file(const char *what, const char *path, uint8_t **buf,
+    size_t *len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t done = 0;
+
+	if (fd < 0)
+		return fail_errno("%s '%s'", what, path);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail("%s '%s' is not a regular file", what, path);
+	}
+	if ((uint64_t)st.st_size > MAX_KERNEL_SIZE || st.st_size == 0) {
+		close(fd);
+		return fail("%s '%s' has an unreasonable size (%lld bytes)",
+		    what, path, (long long)st.st_size);
+	}
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len);
+	if (*buf == NULL) {
+		close(fd);
+		return fail("out of memory reading %s", path);
+	}
+	while (done < *len) {
+		ssize_t n = read(fd, *buf + done, *len - done);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			free(*buf);
+			close(fd);
+			return fail_errno("reading %s '%s'", what, path);
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Put the initrd as high as allowed below `limit`, above `floor`. */
+static int load_initrd(struct vm *vm, const char *path, uint64_t floor,
+    uint64_t limit, uint64_t *addr, uint64_t *size)
+{
+	uint8_t *buf;
+	size_t len;
+	uint64_t top = vm->mem.lowmem < limit ? vm->mem.lowmem : limit;
+	void *dst;
+
+	if (read_file("initrd", path, &buf, &len) != 0)
+		return -1;
+	if (len > top || ((top - len) & ~0xfffULL) < floor) {
+		free(buf);
+		return fail("initrd '%s' (%zu bytes) does not fit in guest "
+		    "memory with the kernel; use a larger -m", path, len);
+	}
+	*addr = (top - len) & ~0xfffULL;
+	*size = len;
+	dst = guest_ptr(&vm->mem, *addr, len);
+	if (dst == NULL) {
+		free(buf);
+		return fail("initrd placement outside guest memory");
+	}
+	memcpy(dst, buf, len);
+	free(buf);
+	return 0;
+}
+
+static int put_cmdline(struct vm *vm, const char *cmdline, uint32_t max)
+{
+	size_t n = strlen(cmdline);
+
+	if (n + 1 > max || n + 1 > CMDLINE_MAX)
+		return fail("boot.cmdline is too long (%zu bytes, at most %u)",
+		    n, (max < CMDLINE_MAX ? max : CMDLINE_MAX) - 1);
+	return guest_write(&vm->mem, CMDLINE_ADDR, cmdline, n + 1) == 0 ? 0 :
+	    fail("guest memory too small for the command line");
+}
+
+static int put_gdt(struct vm *vm)
+{
+	static const uint64_t gdt[4] = {
+		0, 0,
+		0x00cf9a000000ffffULL,	/* 0x10: flat 32-bit code */
+		0x00cf92000000ffffULL,	/* 0x18: flat data */
+	};
+	uint64_t g[4];
+
+	memcpy(g, gdt, sizeof(g));
+	if (vm->boot.mode == BOOT_LONG64)
+		g[2] = 0x00af9a000000ffffULL;	/* 64-bit code */
+	vm->boot.gdt_base = BOOT_GDT_ADDR;
+	return guest_write(&vm->mem, BOOT_GDT_ADDR, g, sizeof(g));
+}
+
+static int put_page_tables(struct vm *vm)
+{
+	uint64_t e;
+
+	/* Identity map of the low 4 GiB with 2 MiB pages. */
+	e = PDPT_ADDR | 3;
+	if (guest_write(&vm->mem, PML4_ADDR, &e, 8) != 0)
+		return -1;
+	for (uint64_t i = 0; i < 4; i++) {
+		e = (PD_ADDR + i * 4096) | 3;
+		if (guest_write(&vm->mem, PDPT_ADDR + i * 8, &e, 8) != 0)
+			return -1;
+	}
+	for (uint64_t i = 0; i < 2048; i++) {
+		e = (i << 21) | 0x83;
+		if (guest_write(&vm->mem, PD_ADDR + i * 8, &e, 8) != 0)
+			return -1;
+	}
+	vm->boot.cr3 = PML4_ADDR;
+	return 0;
+}
+
+/* Fill the zero page's e820 table. */
+static int put_bp_e820(struct vm *vm, uint8_t *zp)
+{
+	struct e820_entry e[E820_MAX];
+	int n = e820_build(vm->mem.lowmem, vm->mem.highmem, e, E820_MAX);
+
+	if (n > BP_E820_MAX)
+		return fail("e820 map too large");
+	zp[BP_E820_ENTRIES] = (uint8_t)n;
+	memcpy(zp + BP_E820_TABLE, e, (size_t)n * sizeof(e[0]));
+	return 0;
+}
+
+static int boot_bzimage(struct vm *vm, const uint8_t *img, size_t len,
+    const char *initrd, const char *cmdline)
+{
+	struct bzimage_info bi;
+	uint8_t *zp = guest_ptr(&vm->mem, ZERO_PAGE_ADDR, 4096);
+	uint64_t pm_len, floor, rd_addr = 0, rd_size = 0, base;
+	uint32_t cmax;
+
+	if (bzimage_parse(img, len, &bi) != 0)
+		return -1;
+	pm_len = len - bi.setup_size;
+	if (zp == NULL || guest_ptr(&vm->mem, KERNEL_ADDR, pm_len) == NULL)
+		return fail("kernel (%llu bytes) does not fit in guest memory",
+		    (unsigned long long)pm_len);
+	memcpy(guest_ptr(&vm->mem, KERNEL_ADDR, pm_len), img + bi.setup_size,
+	    pm_len);
+
+	memset(zp, 0, 4096);
+	memcpy(zp + HDR_SETUP_SECTS, img + HDR_SETUP_SECTS,
+	    bi.hdr_end - HDR_SETUP_SECTS);
+	zp[HDR_TYPE_OF_LOADER] = 0xff;
+	zp[HDR_LOADFLAGS] = (uint8_t)(bi.loadflags | CAN_USE_HEAP);
+	zp[HDR_HEAP_END_PTR] = 0x00;
+	zp[HDR_HEAP_END_PTR + 1] = 0xfe;	/* 0xfe00 */
+	zp[BP_VID_MODE] = 0xff;
+	zp[BP_VID_MODE + 1] = 0xff;
+	memcpy(zp + HDR_CODE32_START, &(uint32_t){ KERNEL_ADDR }, 4);
+	memcpy(zp + HDR_CMD_LINE_PTR, &(uint32_t){ CMDLINE_ADDR }, 4);
+	cmax = bi.cmdline_size ? bi.cmdline_size + 1 : 256;
+	if (put_cmdline(vm, cmdline, cmax) != 0)
+		return -1;
+	/* The decompressed kernel occupies init_size bytes from its
+	 * preferred address; the initrd must stay clear of it. */
+	base = bi.pref_address > KERNEL_ADDR ? bi.pref_address : KERNEL_ADDR;
+	floor = base + (bi.init_size > pm_len ? bi.init_size : pm_len);
+	if (floor > vm->mem.lowmem)
+		return fail("guest memory too small for this kernel (needs "
+		    "more than %llu MiB)", (unsigned long long)(floor >> 20));
+	if (initrd != NULL) {
+		uint64_t limit = (uint64_t)bi.initrd_addr_max + 1;
+		if (load_initrd(vm, initrd, floor, limit, &rd_addr, &rd_size))
+			return -1;
+		memcpy(zp + HDR_RAMDISK_IMAGE, &(uint32_t){ (uint32_t)rd_addr }, 4);
+		memcpy(zp + HDR_RAMDISK_SIZE, &(uint32_t){ (uint32_t)rd_size }, 4);
+	}
+	if (put_bp_e820(vm, zp) != 0)
+		return -1;
+	vm->boot.mode = BOOT_PROT32;
+	vm->boot.rip = KERNEL_ADDR;
+	vm->boot.rsi = ZERO_PAGE_ADDR;
+	return put_gdt(vm);
+}
+
+/* PVH start_info and its tables. */
+#define PVH_MAGIC		0x336ec578u
+#define PVH_MODLIST_ADDR	(PVH_START_INFO_ADDR + 0x100)
+#define PVH_MEMMAP_ADDR		(PVH_START_INFO_ADDR + 0x200)
+
+struct hvm_start_info {
+	uint32_t magic, version, flags, nr_modules;
+	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+	uint32_t memmap_entries, reserved;
+};
+struct hvm_modlist_entry {
+	uint64_t paddr, size, cmdline_paddr, reserved;
+};
+struct hvm_memmap_entry {
+	uint64_t addr, size;
+	uint32_t type, reserved;
+};
+
+static int boot_elf(struct vm *vm, const uint8_t *img, size_t len,
+    const char *initrd, const char *cmdline)
+{
+	struct elf_info ei;
+	struct e820_entry e[E820_MAX];
+	uint64_t rd_addr = 0, rd_size = 0;
+	int n;
+
+	if (elf_load(img, len, &vm->mem, &ei) != 0)
+		return -1;
+	if (put_cmdline(vm, cmdline, CMDLINE_MAX) != 0)
+		return -1;
+	if (initrd != NULL && load_initrd(vm, initrd, ei.load_end,
+	    4ULL << 30, &rd_addr, &rd_size) != 0)
+		return -1;
+	n = e820_build(vm->mem.lowmem, vm->mem.highmem, e, E820_MAX);
+	if (ei.pvh) {
+		struct hvm_start_info si = {
+			.magic = PVH_MAGIC, .version = 1,
+			.cmdline_paddr = CMDLINE_ADDR,
+			.memmap_paddr = PVH_MEMMAP_ADDR,
+			.memmap_entries = (uint32_t)n,
+		};
+		if (initrd != NULL) {
+			struct hvm_modlist_entry m = { rd_addr, rd_size, 0, 0 };
+			si.nr_modules = 1;
+			si.modlist_paddr = PVH_MODLIST_ADDR;
+			if (guest_write(&vm->mem, PVH_MODLIST_ADDR, &m,
+			    sizeof(m)) != 0)
+				return fail("guest memory too small");
+		}
+		for (int i = 0; i < n; i++) {
+			struct hvm_memmap_entry m = { e[i].addr, e[i].size,
+			    e[i].type, 0 };
+			if (guest_write(&vm->mem, PVH_MEMMAP_ADDR +
+			    (uint64_t)i * sizeof(m), &m, sizeof(m)) != 0)
+				return fail("guest memory too small");
+		}
+		if (guest_write(&vm->mem, PVH_START_INFO_ADDR, &si,
+		    sizeof(si)) != 0)
+			return fail("guest memory too small");
+		vm->boot.mode = BOOT_PROT32;
+		vm->boot.rip = ei.entry;
+		vm->boot.rbx = PVH_START_INFO_ADDR;
+		return put_gdt(vm);
+	}
+	/* 64-bit boot protocol: a zero page without setup code. */
+	{
+		uint8_t *zp = guest_ptr(&vm->mem, ZERO_PAGE_ADDR, 4096);
+		if (zp == NULL)
+			return fail("guest memory too small");
+		memset(zp, 0, 4096);
+		memcpy(zp + HDR_BOOT_FLAG, &(uint16_t){ 0xaa55 }, 2);
+		memcpy(zp + HDR_MAGIC, "HdrS", 4);
+		memcpy(zp + HDR_VERSION, &(uint16_t){ 0x020f }, 2);
+		zp[HDR_TYPE_OF_LOADER] = 0xff;
+		zp[HDR_LOADFLAGS] = LOADED_HIGH;
+		memcpy(zp + HDR_CMD_LINE_PTR, &(uint32_t){ CMDLINE_ADDR }, 4);
+		memcpy(zp + HDR_RAMDISK_IMAGE, &(uint32_t){ (uint32_t)rd_addr }, 4);
+		memcpy(zp + HDR_RAMDISK_SIZE, &(uint32_t){ (uint32_t)rd_size }, 4);
+		if (put_bp_e820(vm, zp) != 0)
+			return -1;
+		vm->boot.mode = BOOT_LONG64;
+		vm->boot.rip = ei.entry;
+		vm->boot.rsi = ZERO_PAGE_ADDR;
+		if (put_page_tables(vm) != 0)
+			return fail("guest memory too small for page tables");
+		return put_gdt(vm);
+	}
+}
+
+int boot_load(struct vm *vm, const char *kernel, const char *initrd,
+    const char *cmdline)
+{
+	uint8_t *img;
+	size_t len;
+	int r;
+
+	if (read_file("kernel", kernel, &img, &len) != 0)
+		return -1;
+	if (len >= 4 && memcmp(img, ELFMAG, SELFMAG) == 0)
+		r = boot_elf(vm, img, len, initrd, cmdline ? cmdline : "");
+	else
+		r = boot_bzimage(vm, img, len, initrd, cmdline ? cmdline : "");
+	free(img);
+	if (r != 0)
+		return fail_prefix("boot.kernel '%s'", kernel);
+	return 0;
+}

@@ -1,0 +1,181 @@
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static __thread char errbuf[512];
+
+static void verr(bool with_errno, const char *fmt, va_list ap)
+{
+	int saved = errno;
+	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	if (with_errno) {
+		size_t n = strlen(errbuf);
+		snprintf(errbuf + n, sizeof(errbuf) - n, ": %s", strerror(saved));
+	}
+}
+
+int fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	verr(false, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int fail_errno(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	verr(true, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int fail_prefix(const char *fmt, ...)
+{
+	char prefix[256], msg[sizeof(errbuf)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	snprintf(msg, sizeof(msg), "%s", errbuf);
+	snprintf(errbuf, sizeof(errbuf), "%.200s: %.300s", prefix, msg);
+	return -1;
+}
+
+const char *last_error(void)
+{
+	return errbuf[0] ? errbuf : "unknown error";
+}
+
+void clear_error(void)
+{
+	errbuf[0] = '\0';
+}
+
+void warnx_raw(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "bhyve: %s\r\n", buf);
+}
+
+void guest_log(const char *fmt, ...)
+{
+	/* At most 20 lines per second, so a hostile guest cannot flood. */
+	static __thread time_t window;
+	static __thread int count;
+	time_t now = time(NULL);
+	char buf[256];
+	va_list ap;
+
+	if (now != window) {
+		window = now;
+		count = 0;
+	}
+	if (++count > 20)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "bhyve: guest: %s\r\n", buf);
+}
+
+int parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned base = 10;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (*s == '\0')
+			return -1;
+	}
+	for (; *s; s++) {
+		unsigned d;
+		if (isdigit((unsigned char)*s))
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && isxdigit((unsigned char)*s))
+			d = (unsigned)(tolower((unsigned char)*s) - 'a' + 10);
+		else
+			return -1;
+		if (v > (UINT64_MAX - d) / base)
+			return -1;
+		v = v * base + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int parse_uint_range(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	uint64_t v;
+	if (parse_u64(s, &v) != 0 || v < lo || v > hi)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int parse_memsize(const char *s, uint64_t *bytes)
+{
+	char num[32];
+	size_t n;
+	uint64_t v, mult = 1ULL << 20;
+
+	if (s == NULL)
+		return -1;
+	n = strlen(s);
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'k': case 'K': mult = 1ULL << 10; num[--n] = '\0'; break;
+	case 'm': case 'M': mult = 1ULL << 20; num[--n] = '\0'; break;
+	case 'g': case 'G': mult = 1ULL << 30; num[--n] = '\0'; break;
+	case 't': case 'T': mult = 1ULL << 40; num[--n] = '\0'; break;
+	default: break;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)num[i]))
+			return -1;
+	if (parse_u64(num, &v) != 0 || v == 0)
+		return -1;
+	if (v > UINT64_MAX / mult)
+		return -1;
+	*bytes = v * mult;
+	return 0;
+}
+
+int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "on", "yes", "1" };
+	static const char *const no[] = { "false", "off", "no", "0" };
+
+	if (s == NULL)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}

@@ -1,0 +1,36 @@
+/* Small shared helpers: error messages that travel up as return values,
+ * number and size parsing, logging. */
+#ifndef BHYVE_UTIL_H
+#define BHYVE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Record an error message (printf format) and return -1.  The message is
+ * kept per thread; main() prints it once and exits. */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Same, with ": strerror(errno)" appended. */
+int fail_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Put "prefix: " in front of the current message; returns -1. */
+int fail_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *last_error(void);
+void clear_error(void);
+
+/* Rate-limited log line for guest-triggered oddities (never fatal). */
+void guest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Informational message on stderr (the terminal may be raw: uses \r\n). */
+void warnx_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parse a decimal/hex (0x) unsigned integer, whole string, no sign. */
+int parse_u64(const char *s, uint64_t *out);
+int parse_uint_range(const char *s, unsigned lo, unsigned hi, unsigned *out);
+/* Parse bhyve's memory size: digits with optional K/M/G/T suffix (either
+ * case); no suffix means MiB.  Result in bytes; rejects overflow. */
+int parse_memsize(const char *s, uint64_t *bytes);
+/* true/on/yes/1 and false/off/no/0 */
+int parse_bool(const char *s, bool *out);
+
+#endif

@@ -1,0 +1,89 @@
+/* A KVM virtual machine: memory, vCPU threads, interrupts, exit dispatch.
+ * One VM per process. */
+#ifndef BHYVE_VM_H
+#define BHYVE_VM_H
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/cpuid.h"
+#include "vmm/mem.h"
+
+#define VM_MAXCPU 16
+
+/* Exit statuses of bhyve(8). */
+enum vm_exitcode {
+	VM_EXIT_REBOOT = 0,
+	VM_EXIT_POWEROFF = 1,
+	VM_EXIT_HALT = 2,
+	VM_EXIT_TRIPLEFAULT = 3,
+	VM_EXIT_ERROR = 4,
+};
+
+/* Register state the loader hands to the boot vCPU. */
+enum boot_mode { BOOT_PROT32, BOOT_LONG64 };
+struct boot_state {
+	enum boot_mode mode;
+	uint64_t rip, rsi, rbx;
+	uint64_t gdt_base;	/* GDT with flat code 0x10, data 0x18 */
+	uint64_t cr3;		/* BOOT_LONG64: identity-mapped tables */
+};
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	uint32_t apic_id;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	bool started;
+	bool pinned;
+	cpu_set_t cpuset;	/* host CPUs this vCPU may run on (-p) */
+};
+
+struct vm {
+	int kvm_fd, vm_fd;
+	const char *name;
+	struct guest_mem mem;
+	struct cpu_topology topo;
+	struct vcpu vcpus[VM_MAXCPU];
+	struct boot_state boot;
+
+	bool strictio;		/* -e: unhandled port access is fatal */
+	bool strictmsr;		/* inject #GP on unknown MSRs (else ignore) */
+	bool x2apic;
+	bool wired, guest_in_core;
+	uint32_t tsc_khz;
+
+	atomic_int exitcode;	/* -1 while running */
+	atomic_bool stopping;
+	char exitmsg[256];
+	int stop_efd;		/* eventfd the event loop waits on */
+	pthread_mutex_t exitlock;
+};
+
+/* Open /dev/kvm and create an empty VM; -1 with a message on failure. */
+int vm_open(struct vm *vm);
+int vm_setup_memory(struct vm *vm, uint64_t size);
+int vm_create_vcpus(struct vm *vm);
+int vm_start_vcpus(struct vm *vm);
+/* Ask the VM to stop with a status (first request wins). */
+void vm_request_exit(struct vm *vm, enum vm_exitcode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Stop and join the vCPU threads. */
+void vm_stop_vcpus(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/* Drive an ISA interrupt line (0..15) of the in-kernel PIC/IOAPIC. */
+int vm_isa_irq(struct vm *vm, unsigned irq, bool level);
+
+/* Probe whether a usable /dev/kvm exists (for tests and messages). */
+int kvm_probe(void);
+
+#endif
