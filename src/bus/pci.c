@@ -447,7 +447,7 @@ int pci_init(struct vm *vm)
 			if (more && devs[b][s][0])
 				devs[b][s][0]->cfg[PCIR_HDRTYPE] |= PCIM_MFDEV;
 		}
-	if (pio_register(0xcf8, 4, cf8_handler, NULL, "pci-cf8") != 0 ||
+	if (pio_register(0xcf8, 1, cf8_handler, NULL, "pci-cf8") != 0 ||
 	    pio_register(0xcfc, 4, cfc_handler, NULL, "pci-cfc") != 0)
 		return -1;
 	return mmio_register(PCI_ECAM_BASE, PCI_ECAM_SIZE, ecam_handler, NULL,

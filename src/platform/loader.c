@@ -48,7 +48,7 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi)
 	unsigned sects;
 
 	memset(bi, 0, sizeof(*bi));
-	if (len < 0x1000 || memcmp(img + HDR_MAGIC, "HdrS", 4) != 0)
+	if (len < 0x400 || memcmp(img + HDR_MAGIC, "HdrS", 4) != 0)
 		return fail("not a Linux bzImage (no HdrS header)");
 	bi->version = le16(img + HDR_VERSION);
 	if (bi->version < 0x0206)
@@ -63,7 +63,8 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi)
 		return fail("bzImage truncated: setup of %u bytes, file of %zu",
 		    bi->setup_size, len);
 	bi->hdr_end = 0x202 + img[HDR_JUMP + 1];
-	if (bi->hdr_end > bi->setup_size || bi->hdr_end > 0x1000)
+	if (bi->hdr_end > bi->setup_size || bi->hdr_end > 0x1000 ||
+	    bi->hdr_end < HDR_CMDLINE_SIZE + 4)
 		return fail("bzImage setup header is malformed");
 	bi->code32_start = le32(img + HDR_CODE32_START);
 	bi->initrd_addr_max = le32(img + HDR_INITRD_ADDR_MAX);
