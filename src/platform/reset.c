@@ -31,12 +31,16 @@ static int cf9_pio(void *arg, uint16_t port, int size, bool in, uint32_t *val)
 	return 0;
 }
 
-/* Minimal keyboard controller: never busy, no data; 0xFE resets. */
+/* Only the keyboard controller's reset line: the input buffer is never
+ * busy, so the 0xFE command lands at once.  The output buffer reads as
+ * stuck full, which guests' PS/2 probes recognise as "no controller"
+ * without waiting for timeouts.  (The PS/2 keyboard and mouse come with
+ * the atkbdc device.) */
 static int kbc_pio(void *arg, uint16_t port, int size, bool in, uint32_t *val)
 {
 	(void)arg;
 	if (in) {
-		*val = port == 0x64 ? 0x1c : 0x00;	/* status: SYS, CMD */
+		*val = port == 0x64 ? 0x01 : 0x00;
 		return 0;
 	}
 	if (port == 0x64 && size == 1 && (*val & 0xff) == 0xfe)

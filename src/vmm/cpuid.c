@@ -4,6 +4,7 @@
 #include <string.h>
 
 #define CPUID1_ECX_X2APIC	(1u << 21)
+#define CPUID1_ECX_TSC_DEADLINE	(1u << 24)
 #define CPUID1_ECX_HYPERVISOR	(1u << 31)
 #define CPUID1_EDX_HTT		(1u << 28)
 
@@ -108,6 +109,10 @@ int cpuid_build(struct kvm_cpuid_entry2 *e, int n, int cap,
 			else
 				x->edx &= ~CPUID1_EDX_HTT;
 			x->ecx |= CPUID1_ECX_HYPERVISOR;
+			/* KVM does not list TSC-deadline among the supported
+			 * bits: it depends on the in-kernel LAPIC. */
+			if (o->tsc_deadline)
+				x->ecx |= CPUID1_ECX_TSC_DEADLINE;
 			if (o->x2apic)
 				x->ecx |= CPUID1_ECX_X2APIC;
 			else

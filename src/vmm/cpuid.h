@@ -22,6 +22,7 @@ unsigned topology_core_bits(const struct cpu_topology *t);
 struct cpuid_opts {
 	bool x2apic;		/* advertise x2APIC (-x) */
 	uint32_t tsc_khz;	/* 0 = unknown */
+	bool tsc_deadline;	/* in-kernel LAPIC emulates TSC-deadline mode */
 };
 
 #define CPUID_MAX_ENTRIES 256

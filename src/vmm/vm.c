@@ -141,7 +141,12 @@ static int vcpu_set_cpuid(struct vm *vm, struct vcpu *v)
 		struct kvm_cpuid2 hdr;
 		struct kvm_cpuid_entry2 e[CPUID_MAX_ENTRIES];
 	} c;
-	struct cpuid_opts o = { .x2apic = vm->x2apic, .tsc_khz = vm->tsc_khz };
+	struct cpuid_opts o = {
+		.x2apic = vm->x2apic,
+		.tsc_khz = vm->tsc_khz,
+		.tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+		    KVM_CAP_TSC_DEADLINE_TIMER) > 0,
+	};
 
 	memset(&c, 0, sizeof(c));
 	c.hdr.nent = CPUID_MAX_ENTRIES - 1;	/* room for the timing leaf */
