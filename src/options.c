@@ -218,7 +218,7 @@ int options_parse(int argc, char **argv)
 	int c;
 	uint64_t sz;
 
-	optind = 1;
+	optind = 0;	/* glibc: 0 fully resets getopt's state */
 	opterr = 0;
 	while ((c = getopt(argc, argv, "+:aAc:CDeG:hHk:l:m:o:p:Pr:s:SuU:wWxY"))
 	    != -1) {

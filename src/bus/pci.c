@@ -122,7 +122,7 @@ int pci_parse_slot(const char *opt)
 	const char *comma, *conf = NULL;
 	unsigned vals[3], nvals = 0, bus = 0, slot, func = 0;
 	const struct pci_devemu *pe;
-	char *p, *save = NULL, *tok;
+	char *p;
 
 	comma = strchr(opt, ',');
 	if (comma == NULL || comma == opt ||
@@ -142,17 +142,24 @@ int pci_parse_slot(const char *opt)
 		if (c2)
 			conf = c2 + 1;
 	}
-	for (tok = strtok_r(slotstr, ":", &save), p = NULL; tok != NULL;
-	    tok = strtok_r(NULL, ":", &save)) {
-		uint64_t v;
-		if (nvals == 3 || parse_u64(tok, &v) != 0 || v > 255)
+	/* Decimal fields separated by single colons; like bhyve's sscanf,
+	 * a trailing colon is tolerated, empty fields elsewhere are not. */
+	for (p = slotstr; *p != '\0';) {
+		char *end = strchr(p, ':');
+		unsigned v;
+
+		if (end != NULL)
+			*end = '\0';
+		if (nvals == 3 || *p == '\0' || strspn(p, "0123456789") !=
+		    strlen(p) || parse_uint_range(p, 0, 255, &v) != 0)
 			return fail("invalid PCI slot '%.*s'",
 			    (int)(comma - opt), opt);
-		vals[nvals++] = (unsigned)v;
+		vals[nvals++] = v;
+		if (end == NULL)
+			break;
+		p = end + 1;
 	}
-	(void)p;
-	if (nvals == 0 || slotstr[strlen(slotstr) - 1] == ':' ||
-	    strstr(opt, "::") != NULL)
+	if (nvals == 0)
 		return fail("invalid PCI slot '%.*s'", (int)(comma - opt), opt);
 	if (nvals == 1) {
 		slot = vals[0];
@@ -219,7 +226,7 @@ unsigned pci_add_cap(struct pci_devinst *pi, uint8_t id, unsigned len)
 	pi->cfg[off + 1] = 0;
 	pci_set_cfg16(pi, PCIR_STATUS, (uint16_t)(pci_get_cfg(pi, PCIR_STATUS, 2)
 	    | PCIM_STATUS_CAPPRESENT));
-	pi->capend = (uint8_t)(off + len);
+	pi->capend = (uint16_t)(off + len);
 	return off;
 }
 

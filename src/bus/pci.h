@@ -50,7 +50,7 @@ struct pci_devinst {
 	const struct pci_devemu *emu;
 	uint8_t bus, slot, func;
 	uint8_t cfg[PCI_CFG_SIZE];
-	uint8_t capend;		/* next free capability offset */
+	uint16_t capend;	/* next free capability offset */
 	pthread_mutex_t lock;
 	void *softc;
 };

@@ -144,11 +144,6 @@ int cpuid_build(struct kvm_cpuid_entry2 *e, int n, int cap,
 			x->ecx = vcpu / (t->threads * t->cores);
 			x->edx = 0;
 			break;
-		case 0x40000000:
-			/* KVM signature leaf: announce the timing leaf. */
-			if (o->tsc_khz && x->eax < KVM_CPUID_TSC_LEAF)
-				x->eax = KVM_CPUID_TSC_LEAF;
-			break;
 		default:
 			break;
 		}
@@ -156,6 +151,7 @@ int cpuid_build(struct kvm_cpuid_entry2 *e, int n, int cap,
 	/* Timing leaf (the de facto hypervisor convention): TSC and local
 	 * APIC timer frequencies in kHz.  KVM's APIC timer runs at 1 GHz. */
 	if (o->tsc_khz && cpuid_find(e, n, 0x40000000, 0) != NULL) {
+		struct kvm_cpuid_entry2 *sig = cpuid_find(e, n, 0x40000000, 0);
 		struct kvm_cpuid_entry2 *x = cpuid_find(e, n, KVM_CPUID_TSC_LEAF, 0);
 		if (x == NULL) {
 			if (n >= cap)
@@ -167,6 +163,9 @@ int cpuid_build(struct kvm_cpuid_entry2 *e, int n, int cap,
 		x->eax = o->tsc_khz;
 		x->ebx = 1000000;
 		x->ecx = x->edx = 0;
+		/* The signature leaf's EAX is the highest hypervisor leaf. */
+		if (sig->eax < KVM_CPUID_TSC_LEAF)
+			sig->eax = KVM_CPUID_TSC_LEAF;
 	}
 	return n;
 }

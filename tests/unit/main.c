@@ -1,0 +1,100 @@
+/* Runs every unit test group; the exit status is the number of failures. */
+#include "unit.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bus/mmio.h"
+#include "bus/pci.h"
+#include "bus/pio.h"
+#include "config.h"
+#include "util.h"
+
+void unit_reset_globals(void)
+{
+	config_reset();
+	pci_fini();
+	pio_reset();
+	mmio_reset();
+	clear_error();
+}
+
+char *unit_write_temp(const char *text)
+{
+	char *path = strdup("/tmp/bhyve-unit-XXXXXX");
+	int fd;
+	size_t n = strlen(text);
+
+	if (path == NULL)
+		return NULL;
+	fd = mkstemp(path);
+	if (fd < 0) {
+		free(path);
+		return NULL;
+	}
+	if (write(fd, text, n) != (ssize_t)n) {
+		close(fd);
+		unlink(path);
+		free(path);
+		return NULL;
+	}
+	close(fd);
+	return path;
+}
+
+static int saved_out = -1, saved_err = -1;
+
+void unit_mute(void)
+{
+	int null = open("/dev/null", O_WRONLY);
+
+	fflush(stdout);
+	fflush(stderr);
+	saved_out = dup(1);
+	saved_err = dup(2);
+	if (null >= 0) {
+		dup2(null, 1);
+		dup2(null, 2);
+		close(null);
+	}
+}
+
+void unit_unmute(void)
+{
+	fflush(stdout);
+	fflush(stderr);
+	if (saved_out >= 0) {
+		dup2(saved_out, 1);
+		close(saved_out);
+		saved_out = -1;
+	}
+	if (saved_err >= 0) {
+		dup2(saved_err, 2);
+		close(saved_err);
+		saved_err = -1;
+	}
+}
+
+int main(void)
+{
+	int failed = 0;
+
+	failed += run_config_tests();
+	failed += run_options_tests();
+	failed += run_util_tests();
+	failed += run_e820_tests();
+	failed += run_cpuid_tests();
+	failed += run_uart_tests();
+	failed += run_mptable_tests();
+	failed += run_loader_tests();
+	failed += run_mem_tests();
+	failed += run_pci_tests();
+	failed += run_rtc_tests();
+	unit_reset_globals();
+	if (failed)
+		fprintf(stderr, "unit tests: %d failed\n", failed);
+	return failed > 255 ? 255 : failed;
+}

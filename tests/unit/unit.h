@@ -1,0 +1,38 @@
+/* Unit test tier: one cmocka group per area, run by main.c. */
+#ifndef BHYVE_UNIT_H
+#define BHYVE_UNIT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* src/util.h declares fail(); cmocka defines a fail() macro.  Declare the
+ * project's first; call it as (fail)(...) in tests. */
+#include "util.h"
+#include <cmocka.h>
+
+int run_config_tests(void);
+int run_options_tests(void);
+int run_util_tests(void);
+int run_e820_tests(void);
+int run_cpuid_tests(void);
+int run_uart_tests(void);
+int run_mptable_tests(void);
+int run_loader_tests(void);
+int run_mem_tests(void);
+int run_pci_tests(void);
+int run_rtc_tests(void);
+
+/* Helpers (main.c) */
+
+/* Reset every piece of global state the tests touch: config tree, PCI
+ * instances, port and MMIO tables, error message. */
+void unit_reset_globals(void);
+/* Write `text` to a new temporary file; returns its malloc'd path. */
+char *unit_write_temp(const char *text);
+/* Silence stdout and stderr (help and usage texts) until unit_unmute(). */
+void unit_mute(void);
+void unit_unmute(void);
+
+#endif
