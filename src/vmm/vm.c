@@ -63,8 +63,15 @@ int vm_open(struct vm *vm)
 	if (vm->kvm_fd < 0)
 		return fail_errno("cannot open /dev/kvm (is the kvm module "
 		    "loaded and are you allowed to use it?)");
-	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
-		return fail("/dev/kvm: unsupported KVM API version");
+	{
+		int v = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+		if (v < 0)
+			return fail_errno("/dev/kvm is not a KVM device "
+			    "(KVM_GET_API_VERSION)");
+		if (v != KVM_API_VERSION)
+			return fail("/dev/kvm: unsupported KVM API version %d",
+			    v);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(caps); i++)
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0)
 			return fail("/dev/kvm lacks %s (KVM_CAP %d)",

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""End-to-end checks of bhyve with the stock Debian kernel, run inside the
+nested test host (see tests/e2e/testhost.sh).  Each check prints
+"PASS: e2e/NAME" or "FAIL: e2e/NAME: why".  Standard library only."""
+
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
+import termios
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BHYVE = os.environ.get("BHYVE", os.path.join(TOP, "build", "bhyve"))
+KERNEL = os.environ["KERNEL"]
+VMLINUX = os.environ.get("VMLINUX", "")
+INITRD = os.environ["GUEST_INITRD"]
+LOGDIR = os.environ.get("BHYVE_TEST_RUNDIR", "/tmp")
+BOOT_TIMEOUT = 240
+
+results = []
+
+
+def report(name, ok, why=""):
+    results.append(ok)
+    print(("PASS: e2e/%s" % name) if ok else ("FAIL: e2e/%s: %s" % (name, why)),
+          flush=True)
+
+
+class Console:
+    """Reads a file descriptor into a buffer; waits for patterns."""
+
+    def __init__(self, fd, log):
+        self.fd = fd
+        self.buf = b""
+        self.log = open(os.path.join(LOGDIR, log), "wb")
+
+    def pump(self, timeout):
+        r, _, _ = select.select([self.fd], [], [], timeout)
+        if not r:
+            return False
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            return None
+        self.buf += data
+        self.log.write(data)
+        self.log.flush()
+        return True
+
+    def expect(self, pattern, timeout=BOOT_TIMEOUT):
+        """Wait for a regex (bytes) in the output after the last match."""
+        rx = re.compile(pattern)
+        end = time.time() + timeout
+        while True:
+            m = rx.search(self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return m
+            left = end - time.time()
+            if left <= 0 or self.pump(min(left, 1.0)) is None:
+                m = rx.search(self.buf)
+                if m:
+                    self.buf = self.buf[m.end():]
+                return m
+
+    def send(self, text):
+        os.write(self.fd, text.encode())
+
+
+def bhyve_args(*extra, kernel=None, cmdline="console=ttyS0", com1="stdio",
+               cpus="1", mem="256M", name="e2evm"):
+    return [BHYVE, "-c", cpus, "-m", mem, "-s", "0,hostbridge", "-s", "31,lpc",
+            "-l", "com1," + com1, *extra,
+            "-o", "boot.kernel=" + (kernel or KERNEL),
+            "-o", "boot.initrd=" + INITRD,
+            "-o", "boot.cmdline=" + cmdline, name]
+
+
+def wait_exit(proc, timeout):
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
+def run_script_boot(name, args, script, timeout=BOOT_TIMEOUT):
+    """Boot with bhyvetest=script and stdio on a pipe; feed `script` to the
+    guest shell; return (exit status, output)."""
+    log = open(os.path.join(LOGDIR, name + ".log"), "wb")
+    t0 = time.time()
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=log,
+                            stderr=subprocess.STDOUT)
+    proc.stdin.write(script.encode())
+    proc.stdin.flush()
+    rc = wait_exit(proc, timeout)
+    log.close()
+    out = open(os.path.join(LOGDIR, name + ".log"), "rb").read().decode(
+        errors="replace")
+    print("  (%s: %.1f s)" % (name, time.time() - t0), flush=True)
+    return rc, out
+
+
+def check_boot_shell():
+    """The issue's command line, interactively: a pty is the terminal; what
+    the user types reaches the guest; raw mode while running; the terminal
+    is restored; guest reboot ends bhyve with status 0."""
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    args = bhyve_args(cpus="2", mem="512M",
+                      cmdline="console=ttyS0 bhyvetest=shell")
+    t0 = time.time()
+    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True)
+    con = Console(master, "boot-shell.log")
+    up = con.expect(rb"BHYVE-GUEST-UP uname=(\S+) cpus=(\d+)")
+    report("stock-kernel-boots", up is not None, "no BHYVE-GUEST-UP marker")
+    if up is None:
+        proc.kill()
+        proc.wait()
+        return
+    print("  (guest up after %.1f s)" % (time.time() - t0), flush=True)
+    report("smp-2-vcpus", up.group(2) == b"2",
+           "guest sees %s CPUs" % up.group(2).decode())
+    raw = termios.tcgetattr(slave)
+    report("terminal-raw-while-running",
+           not (raw[3] & termios.ICANON) and not (raw[3] & termios.ECHO),
+           "lflag %#x" % raw[3])
+    con.expect(rb"BHYVE-GUEST-SHELL", 30)
+    time.sleep(0.5)
+    con.send("echo typed-$((6*7))\r")
+    report("keyboard-input-reaches-guest", con.expect(rb"typed-42", 60)
+           is not None, "no echo of typed command")
+    con.send("lspci\r")
+    m = con.expect(rb"(?s)(00:00\.0.*?)[#$] ", 60)
+    lspci = m.group(1).decode(errors="replace") if m else ""
+    report("lspci-hostbridge", "00:00.0 Class 0600: 1275:1275" in lspci, lspci)
+    report("lspci-lpc", "00:1f.0 Class 0601: 8086:7000" in lspci, lspci)
+    con.send("cat /proc/tty/driver/serial | grep -c uart:16550A; "
+             "grep -c ^processor /proc/cpuinfo\r")
+    m = con.expect(rb"\n(\d+)\r?\n(\d+)\r?\n", 60)
+    report("four-com-ports", m is not None and m.group(1) == b"4",
+           m.group(0).decode(errors="replace") if m else "no answer")
+    con.send("cat /sys/class/rtc/rtc0/since_epoch\r")
+    m = con.expect(rb"\n(\d{9,})\r?\n", 60)
+    ok = m is not None and abs(int(m.group(1)) - time.time()) < 120
+    report("rtc-time", ok, m.group(1).decode() if m else "no answer")
+    con.send("reboot -f\r")
+    rc = wait_exit(proc, 120)
+    while con.pump(0.2):
+        pass
+    report("reboot-exit-status-0", rc == 0, "exit status %s" % rc)
+    after = termios.tcgetattr(slave)
+    report("terminal-restored", after == before, "termios differ")
+    os.close(master)
+    os.close(slave)
+
+
+def check_pvh_vmlinux():
+    """ELF vmlinux through the PVH entry, 5 GiB (memory above 4 GiB),
+    x2APIC (-x), UTC RTC (-u)."""
+    if not VMLINUX:
+        report("pvh-vmlinux", False, "VMLINUX not prepared")
+        return
+    script = ("grep MemTotal /proc/meminfo; grep -o x2apic /proc/cpuinfo | head -1;"
+              " dmesg | grep -c 'usable' ; dmesg | grep -E 'BIOS-e820|x2apic' ;"
+              " cat /sys/class/rtc/rtc0/since_epoch; reboot -f\n")
+    rc, out = run_script_boot("pvh-vmlinux", bhyve_args(
+        "-x", "-u", kernel=VMLINUX, mem="5G",
+        cmdline="console=ttyS0 bhyvetest=script"), script)
+    report("pvh-vmlinux-boots", "BHYVE-GUEST-UP" in out, "no marker")
+    report("pvh-vmlinux-reboot-0", rc == 0, "exit status %s" % rc)
+    m = re.search(r"MemTotal:\s+(\d+) kB", out)
+    kb = int(m.group(1)) if m else 0
+    report("memory-above-4g", 4_800_000 < kb <= 5 * 1024 * 1024,
+           "MemTotal %d kB" % kb)
+    report("x2apic-option", re.search(r"^x2apic\r?$", out, re.M) is not None,
+           "no x2apic flag in the guest")
+    m = re.search(r"^(\d{9,})\r?$", out, re.M)
+    report("rtc-utc", m is not None and abs(int(m.group(1)) - time.time()) < 120,
+           "rtc %s" % (m.group(1) if m else "missing"))
+
+
+def check_tty_backend():
+    """COM1 on a pty pair (-l com1,/dev/pts/N); SIGTERM then stops bhyve."""
+    master, slave = pty.openpty()
+    path = os.ttyname(slave)
+    args = bhyve_args(com1=path, cmdline="console=ttyS0 bhyvetest=shell")
+    log = open(os.path.join(LOGDIR, "tty-backend.stderr"), "wb")
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                            stdout=log, stderr=subprocess.STDOUT)
+    con = Console(master, "tty-backend.log")
+    up = con.expect(rb"BHYVE-GUEST-SHELL")
+    report("tty-backend-output", up is not None, "no shell marker on the pty")
+    if up is not None:
+        time.sleep(0.5)
+        con.send("echo pty-$((40+2))\r")
+        report("tty-backend-input", con.expect(rb"pty-42", 60) is not None,
+               "no echo")
+    proc.send_signal(signal.SIGTERM)
+    rc = wait_exit(proc, 60)
+    report("sigterm-powers-off", rc == 1, "exit status %s" % rc)
+    os.close(master)
+    os.close(slave)
+
+
+def main():
+    check_boot_shell()
+    check_pvh_vmlinux()
+    check_tty_backend()
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
