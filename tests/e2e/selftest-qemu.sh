@@ -9,15 +9,17 @@ if [ -z "${BHYVE_TESTHOST:-}" ]; then
 	exec "$here/testhost.sh" run "$here/selftest-qemu.sh" "$@"
 fi
 
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
 logdir=${BHYVE_TEST_RUNDIR:-/tmp}
 fails=0
-now() { date +%s%N; }
-ms() { echo $(( ($2 - $1) / 1000000 )); }
+now() { now_ns; }
+ms() { elapsed_ms "$@"; }
 
 # qemu_guest MODE LOG [extra qemu args...] : boots the guest, stdin = our stdin
 qemu_guest() {
 	local mode=$1 logf=$2; shift 2
-	timeout 300 qemu-system-x86_64 -enable-kvm -M pc -m 256 -nographic -no-reboot \
+	timeout 180 qemu-system-x86_64 -enable-kvm -M pc -m 256 -nographic -no-reboot \
 		-kernel "${KERNEL_IMAGE:-$KERNEL}" -initrd "$GUEST_INITRD" \
 		-append "console=ttyS0 bhyvetest=$mode ${APPEND_EXTRA:-}" "$@" >"$logf" 2>&1
 }
@@ -40,16 +42,22 @@ echo "selftest: kernel $KVER, test host uptime $(cut -d' ' -f1 /proc/uptime) s, 
 t0=$(now); qemu_guest reboot "$logdir/selftest-reboot.log" </dev/null || true; t1=$(now)
 check reboot "$logdir/selftest-reboot.log" '^BHYVE-GUEST-UP uname=[^ ]+ cpus=1' "$t0" "$t1"
 
-# 2. interactive shell fed from stdin (piped before the guest is up)
+# 2. interactive shell on the serial console, commands sent once the shell is up
 t0=$(now)
-printf 'echo hello-from-test; reboot -f\n' | qemu_guest shell "$logdir/selftest-shell.log" || true
+console_session "$logdir/selftest-shell.log" BHYVE-GUEST-SHELL $'echo hello-from-test; reboot -f\n' 180 \
+	qemu-system-x86_64 -enable-kvm -M pc -m 256 -nographic -no-reboot \
+	-kernel "$KERNEL" -initrd "$GUEST_INITRD" -append "console=ttyS0 bhyvetest=shell" || true
 t1=$(now)
-check shell-pipe "$logdir/selftest-shell.log" '^hello-from-test$' "$t0" "$t1"
+check shell "$logdir/selftest-shell.log" '^hello-from-test$' "$t0" "$t1"
 
 # 3. script mode, two vCPUs, a module loaded from the initramfs
 t0=$(now)
-printf 'echo cpus=$(nproc); grep -c virtio_blk /proc/modules; exit 7\n' |
-	APPEND_EXTRA="bhyvemods=virtio_pci,virtio_blk" qemu_guest script "$logdir/selftest-script.log" -smp 2 || true
+# shellcheck disable=SC2016
+console_session "$logdir/selftest-script.log" BHYVE-GUEST-SCRIPT \
+	'echo cpus=$(nproc); grep -c virtio_blk /proc/modules; exit 7'$'\n' 180 \
+	qemu-system-x86_64 -enable-kvm -M pc -m 256 -smp 2 -nographic -no-reboot \
+	-kernel "$KERNEL" -initrd "$GUEST_INITRD" \
+	-append "console=ttyS0 bhyvetest=script bhyvemods=virtio_pci,virtio_blk" || true
 t1=$(now)
 check script "$logdir/selftest-script.log" 'BHYVE-GUEST-SCRIPT-DONE status=7' "$t0" "$t1"
 check script-smp "$logdir/selftest-script.log" '^cpus=2$' "$t0" "$t1"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2153 # KVER, KERNEL... come from the sourced env file
 # Nested test host for end-to-end tests with real guests.
 #
 # /dev/kvm on the development and CI machines cannot boot a stock Linux kernel
@@ -18,6 +19,10 @@
 #   BHYVE_TESTHOST_TIMEOUT  hard timeout of one run in seconds (default 900)
 #   BHYVE_TESTHOST_MEM      test-host memory in MiB (default 4096)
 #   BHYVE_TESTHOST_SMP      test-host vCPUs (default 2)
+#   BHYVE_TESTHOST_CPU      QEMU -cpu of the test host (default EPYC,+svm)
+#   BHYVE_TESTHOST_9P_CACHE cache mode of the read-only 9p mount of / (default
+#                           loose: much faster; files changed on the host during a
+#                           run may then look stale inside)
 #   BHYVE_TESTHOST_RUNDIR   host dir shared read-write with the run (default: a
 #                           fresh mktemp dir, removed after a successful run
 #                           unless BHYVE_TESTHOST_KEEP=1)
@@ -197,7 +202,7 @@ if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 out /out; then
 fi
 . /out/config
 fail() { echo "TESTHOST-ERROR: $*" | tee -a /out/out; echo "$*" >/out/error; halt_now; }
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 host /host || fail "cannot mount host / over 9p"
+mount -t 9p -o "trans=virtio,version=9p2000.L,ro,msize=512000,cache=$HOST_CACHE" host /host || fail "cannot mount host / over 9p"
 [ -c /dev/kvm ] || fail "/dev/kvm did not appear in the test host (kvm-amd failed to load: $(dmesg | grep -i -E 'kvm|svm' | tail -3))"
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
@@ -231,8 +236,8 @@ write_guest_init() { # FILE
 # Kernel parameters:
 #   bhyvetest=shell (default)  print BHYVE-GUEST-SHELL, interactive shell on the console;
 #                              "reboot -f" when it exits
-#   bhyvetest=script           no prompt, no echo: read commands from the console until
-#                              "exit", then print BHYVE-GUEST-SCRIPT-DONE status=N, reboot -f
+#   bhyvetest=script           print BHYVE-GUEST-SCRIPT, then with no prompt and no echo
+#                              read commands from the console until "exit", then print BHYVE-GUEST-SCRIPT-DONE status=N, reboot -f
 #   bhyvetest=reboot|poweroff  reboot -f / poweroff -f right after the marker
 #   bhyvemods=a,b,c            modprobe these modules before the marker
 #   bhyveacpid=1               run acpid: the ACPI power button powers the guest off
@@ -266,7 +271,8 @@ reboot) reboot -f ;;
 poweroff) poweroff -f ;;
 script)
 	stty -echo 2>/dev/null
-	sh -s
+	echo "BHYVE-GUEST-SCRIPT"
+	sh /proc/self/fd/0 # a script file: not interactive, no prompt
 	echo "BHYVE-GUEST-SCRIPT-DONE status=$?"
 	reboot -f ;;
 *)
@@ -282,6 +288,10 @@ EOF
 }
 
 do_prepare() {
+	if [ -n "${BHYVE_TESTHOST:-}" ]; then # inside the test host: read-only cache
+		[ -f "$CACHE/env" ] || die "no $CACHE/env"
+		return 0
+	fi
 	ensure_pkgs qemu-system-x86 busybox-static cpio kmod xz-utils zstd binutils
 	mkdir -p "$CACHE"
 	exec 9>"$CACHE/.lock"
@@ -357,7 +367,6 @@ do_run() {
 	exec 9>&-
 	# shellcheck disable=SC1091
 	. "$CACHE/env"
-	[ -c /dev/kvm ] || true # the test host uses TCG; /dev/kvm of this machine is not needed
 
 	local rundir keep=${BHYVE_TESTHOST_KEEP:-0}
 	if [ -n "${BHYVE_TESTHOST_RUNDIR:-}" ]; then
@@ -372,6 +381,7 @@ do_run() {
 	: >"$rundir/out"
 	{
 		echo "RUNDIR=$rundir"
+		echo "HOST_CACHE=${BHYVE_TESTHOST_9P_CACHE:-loose}"
 		printf 'PRESERVE="%s %s %s %s"\n' "$PWD" "$(dirname "$script")" "$SELF_DIR" "$(realpath "$CACHE")"
 	} >"$rundir/config"
 	{
@@ -390,7 +400,7 @@ do_run() {
 	local timeout=${BHYVE_TESTHOST_TIMEOUT:-900} rc=0 qpid tpid
 	log "booting test host (kernel $KVER, -smp ${BHYVE_TESTHOST_SMP:-2}, timeout ${timeout}s, run dir $rundir)"
 	timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
-		-accel tcg -cpu EPYC,+svm -m "${BHYVE_TESTHOST_MEM:-4096}" -smp "${BHYVE_TESTHOST_SMP:-2}" \
+		-accel tcg -cpu "${BHYVE_TESTHOST_CPU:-EPYC,+svm}" -m "${BHYVE_TESTHOST_MEM:-4096}" -smp "${BHYVE_TESTHOST_SMP:-2}" \
 		-nographic -no-reboot -nodefaults -serial stdio \
 		-kernel "$KERNEL" -initrd "$TESTHOST_INITRD" \
 		-append "console=ttyS0 panic=-1 quiet loglevel=1" \
@@ -400,6 +410,8 @@ do_run() {
 	qpid=$!
 	tail -n +1 -f --pid="$qpid" "$rundir/out" &
 	tpid=$!
+	# shellcheck disable=SC2064
+	trap "kill $qpid $tpid 2>/dev/null; exit 130" INT TERM
 	wait "$qpid" || rc=$?
 	wait "$tpid" || true
 

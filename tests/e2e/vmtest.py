@@ -92,20 +92,38 @@ def wait_exit(proc, timeout):
 
 
 def run_script_boot(name, args, script, timeout=BOOT_TIMEOUT):
-    """Boot with bhyvetest=script and stdio on a pipe; feed `script` to the
-    guest shell; return (exit status, output)."""
-    log = open(os.path.join(LOGDIR, name + ".log"), "wb")
+    """Boot with bhyvetest=script, stdio on pipes; once the guest's script
+    shell is up (input sent earlier would be eaten by the guest's serial
+    driver probing the UART), type `script`; return (status, output)."""
     t0 = time.time()
-    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=log,
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
-    proc.stdin.write(script.encode())
-    proc.stdin.flush()
-    rc = wait_exit(proc, timeout)
-    log.close()
+    con = Console(proc.stdout.fileno(), name + ".log")
+    if con.expect(rb"BHYVE-GUEST-SCRIPT", timeout) is not None:
+        proc.stdin.write(script.encode())
+        proc.stdin.flush()
+    end = time.time() + timeout
+    while time.time() < end and con.pump(1.0) is not None:
+        pass
+    rc = wait_exit(proc, 10)
     out = open(os.path.join(LOGDIR, name + ".log"), "rb").read().decode(
         errors="replace")
     print("  (%s: %.1f s)" % (name, time.time() - t0), flush=True)
     return rc, out
+
+
+def threads(pid):
+    """{thread name: allowed CPU list} of a process."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            comm = open("/proc/%d/task/%s/comm" % (pid, tid)).read().strip()
+            st = open("/proc/%d/task/%s/status" % (pid, tid)).read()
+        except OSError:
+            continue
+        m = re.search(r"Cpus_allowed_list:\s*(\S+)", st)
+        out[comm] = m.group(1) if m else ""
+    return out
 
 
 def check_boot_shell():
@@ -129,6 +147,9 @@ def check_boot_shell():
     print("  (guest up after %.1f s)" % (time.time() - t0), flush=True)
     report("smp-2-vcpus", up.group(2) == b"2",
            "guest sees %s CPUs" % up.group(2).decode())
+    th = threads(proc.pid)
+    report("vcpu-threads-named", "vcpu 0" in th and "vcpu 1" in th,
+           "threads: %s" % sorted(th))
     raw = termios.tcgetattr(slave)
     report("terminal-raw-while-running",
            not (raw[3] & termios.ICANON) and not (raw[3] & termios.ECHO),
@@ -192,13 +213,17 @@ def check_tty_backend():
     """COM1 on a pty pair (-l com1,/dev/pts/N); SIGTERM then stops bhyve."""
     master, slave = pty.openpty()
     path = os.ttyname(slave)
-    args = bhyve_args(com1=path, cmdline="console=ttyS0 bhyvetest=shell")
+    args = bhyve_args("-p", "0:1", com1=path,
+                      cmdline="console=ttyS0 bhyvetest=shell")
     log = open(os.path.join(LOGDIR, "tty-backend.stderr"), "wb")
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                             stdout=log, stderr=subprocess.STDOUT)
     con = Console(master, "tty-backend.log")
     up = con.expect(rb"BHYVE-GUEST-SHELL")
     report("tty-backend-output", up is not None, "no shell marker on the pty")
+    th = threads(proc.pid)
+    report("vcpu-pinning", th.get("vcpu 0") == "1", "vcpu 0 allowed on %s"
+           % th.get("vcpu 0"))
     if up is not None:
         time.sleep(0.5)
         con.send("echo pty-$((40+2))\r")
