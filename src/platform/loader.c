@@ -17,6 +17,41 @@ static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t le32(const uint8_t *p) { return le16(p) | (uint32_t)le16(p + 2) << 16; }
 static uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
 
+/* A kernel or initrd image: a buffer (tests) or a file read with pread
+ * straight into guest memory, so no copy of it stays in the VMM. */
+struct blob {
+	const uint8_t *mem;
+	int fd;
+	uint64_t size;
+};
+
+static int blob_read(const struct blob *b, uint64_t off, void *dst,
+    uint64_t len)
+{
+	uint8_t *d = dst;
+
+	if (off > b->size || len > b->size - off)
+		return fail("read of %llu bytes at %llu is outside the file",
+		    (unsigned long long)len, (unsigned long long)off);
+	if (b->mem != NULL) {
+		memcpy(d, b->mem + off, len);
+		return 0;
+	}
+	while (len > 0) {
+		ssize_t n = pread(b->fd, d, len > (1 << 30) ? (1 << 30) : len,
+		    (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? fail("file shrank while reading") :
+			    fail_errno("read");
+		d += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
 /* ---- bzImage ---- */
 
 #define HDR_SETUP_SECTS		0x1f1
@@ -80,14 +115,13 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi)
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 
-static int elf_find_pvh(const uint8_t *img, size_t len, uint64_t off,
-    uint64_t size, uint64_t *entry)
-{
-	uint64_t p = off, end;
+#define MAX_NOTES_SIZE (1 << 20)
 
-	if (off > len || size > len - off)
-		return fail("ELF note segment outside the file");
-	end = off + size;
+/* Look for the PVH entry note in a PT_NOTE segment's bytes. */
+static int elf_find_pvh(const uint8_t *img, uint64_t size, uint64_t *entry)
+{
+	uint64_t p = 0, end = size;
+
 	while (end - p >= 12) {
 		uint32_t namesz = le32(img + p), descsz = le32(img + p + 4);
 		uint32_t type = le32(img + p + 8);
@@ -108,14 +142,19 @@ static int elf_find_pvh(const uint8_t *img, size_t len, uint64_t off,
 	return 0;
 }
 
-int elf_load(const uint8_t *img, size_t len, const struct guest_mem *mem,
+static int elf_load_blob(const struct blob *b, const struct guest_mem *mem,
     struct elf_info *ei)
 {
 	unsigned phnum, phentsize;
-	uint64_t phoff, e_entry;
+	uint64_t phoff, e_entry, len = b->size;
 	bool entry_mapped = false;
+	uint8_t img[sizeof(Elf64_Ehdr)];
+	uint8_t phdrs[64 * sizeof(Elf64_Phdr)];
 
 	memset(ei, 0, sizeof(*ei));
+	memset(img, 0, sizeof(img));
+	if (blob_read(b, 0, img, len < sizeof(img) ? len : sizeof(img)) != 0)
+		return -1;
 	if (len < EI_NIDENT || memcmp(img, ELFMAG, SELFMAG) != 0)
 		return fail("not an ELF file");
 	if (img[EI_DATA] != ELFDATA2LSB)
@@ -149,9 +188,11 @@ int elf_load(const uint8_t *img, size_t len, const struct guest_mem *mem,
 	if (phnum == 0 || phnum > 64 || phoff > len ||
 	    (uint64_t)phnum * phentsize > len - phoff)
 		return fail("ELF program headers outside the file");
+	if (blob_read(b, phoff, phdrs, (uint64_t)phnum * phentsize) != 0)
+		return -1;
 
 	for (unsigned i = 0; i < phnum; i++) {
-		const uint8_t *ph = img + phoff + (uint64_t)i * phentsize;
+		const uint8_t *ph = phdrs + (uint64_t)i * phentsize;
 		uint32_t type = le32(ph);
 		uint64_t off, vaddr, paddr, filesz, memsz;
 
@@ -170,7 +211,20 @@ int elf_load(const uint8_t *img, size_t len, const struct guest_mem *mem,
 		}
 		if (type == PT_NOTE) {
 			uint64_t entry = 0;
-			int r = elf_find_pvh(img, len, off, filesz, &entry);
+			uint8_t *notes;
+			int r;
+
+			if (off > len || filesz > len - off)
+				return fail("ELF note segment outside the file");
+			if (filesz == 0 || filesz > MAX_NOTES_SIZE)
+				continue;
+			notes = malloc(filesz);
+			if (notes == NULL)
+				return fail("out of memory");
+			r = blob_read(b, off, notes, filesz);
+			if (r == 0)
+				r = elf_find_pvh(notes, filesz, &entry);
+			free(notes);
 			if (r < 0)
 				return -1;
 			if (r == 1) {
@@ -192,7 +246,8 @@ int elf_load(const uint8_t *img, size_t len, const struct guest_mem *mem,
 				    "does not fit in guest memory", i,
 				    (unsigned long long)paddr,
 				    (unsigned long long)(paddr + memsz));
-			memcpy(dst, img + off, filesz);
+			if (blob_read(b, off, dst, filesz) != 0)
+				return -1;
 			memset(dst + filesz, 0, memsz - filesz);
 		}
 		if (paddr + memsz > ei->load_end)
@@ -220,14 +275,20 @@ int elf_load(const uint8_t *img, size_t len, const struct guest_mem *mem,
 	return 0;
 }
 
+int elf_load(const uint8_t *img, size_t len, const struct guest_mem *mem,
+    struct elf_info *ei)
+{
+	struct blob b = { img, -1, len };
+	return elf_load_blob(&b, mem, ei);
+}
+
 /* ---- common pieces ---- */
 
-static int read_file(const char *what, const char *path, uint8_t **buf,
-    size_t *len)
+/* Open a kernel or initrd: a regular file of sensible size. */
+static int open_image(const char *what, const char *path, struct blob *b)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t done = 0;
 
 	if (fd < 0)
 		return fail_errno("%s '%s'", what, path);
@@ -240,24 +301,7 @@ static int read_file(const char *what, const char *path, uint8_t **buf,
 		return fail("%s '%s' has an unreasonable size (%lld bytes)",
 		    what, path, (long long)st.st_size);
 	}
-	*len = (size_t)st.st_size;
-	*buf = malloc(*len);
-	if (*buf == NULL) {
-		close(fd);
-		return fail("out of memory reading %s", path);
-	}
-	while (done < *len) {
-		ssize_t n = read(fd, *buf + done, *len - done);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			free(*buf);
-			close(fd);
-			return fail_errno("reading %s '%s'", what, path);
-		}
-		done += (size_t)n;
-	}
-	close(fd);
+	*b = (struct blob){ NULL, fd, (uint64_t)st.st_size };
 	return 0;
 }
 
@@ -265,28 +309,26 @@ static int read_file(const char *what, const char *path, uint8_t **buf,
 static int load_initrd(struct vm *vm, const char *path, uint64_t floor,
     uint64_t limit, uint64_t *addr, uint64_t *size)
 {
-	uint8_t *buf;
-	size_t len;
+	struct blob b;
 	uint64_t top = vm->mem.lowmem < limit ? vm->mem.lowmem : limit;
 	void *dst;
+	int r;
 
-	if (read_file("initrd", path, &buf, &len) != 0)
+	if (open_image("initrd", path, &b) != 0)
 		return -1;
-	if (len > top || ((top - len) & ~0xfffULL) < floor) {
-		free(buf);
-		return fail("initrd '%s' (%zu bytes) does not fit in guest "
-		    "memory with the kernel; use a larger -m", path, len);
+	if (b.size > top || ((top - b.size) & ~0xfffULL) < floor) {
+		close(b.fd);
+		return fail("initrd '%s' (%llu bytes) does not fit in guest "
+		    "memory with the kernel; use a larger -m", path,
+		    (unsigned long long)b.size);
 	}
-	*addr = (top - len) & ~0xfffULL;
-	*size = len;
-	dst = guest_ptr(&vm->mem, *addr, len);
-	if (dst == NULL) {
-		free(buf);
-		return fail("initrd placement outside guest memory");
-	}
-	memcpy(dst, buf, len);
-	free(buf);
-	return 0;
+	*addr = (top - b.size) & ~0xfffULL;
+	*size = b.size;
+	dst = guest_ptr(&vm->mem, *addr, b.size);
+	r = dst ? blob_read(&b, 0, dst, b.size) :
+	    fail("initrd placement outside guest memory");
+	close(b.fd);
+	return r == 0 ? 0 : fail_prefix("initrd '%s'", path);
 }
 
 static int put_cmdline(struct vm *vm, const char *cmdline, uint32_t max)
@@ -351,22 +393,27 @@ static int put_bp_e820(struct vm *vm, uint8_t *zp)
 	return 0;
 }
 
-static int boot_bzimage(struct vm *vm, const uint8_t *img, size_t len,
+static int boot_bzimage(struct vm *vm, const struct blob *b,
     const char *initrd, const char *cmdline)
 {
 	struct bzimage_info bi;
 	uint8_t *zp = guest_ptr(&vm->mem, ZERO_PAGE_ADDR, 4096);
 	uint64_t pm_len, floor, rd_addr = 0, rd_size = 0, base;
+	uint64_t len = b->size;
+	uint8_t img[4096];	/* the setup header lies in the first 4 KiB */
 	uint32_t cmax;
+	void *dst;
 
-	if (bzimage_parse(img, len, &bi) != 0)
+	if (blob_read(b, 0, img, len < sizeof(img) ? len : sizeof(img)) != 0 ||
+	    bzimage_parse(img, len, &bi) != 0)
 		return -1;
 	pm_len = len - bi.setup_size;
-	if (zp == NULL || guest_ptr(&vm->mem, KERNEL_ADDR, pm_len) == NULL)
+	dst = guest_ptr(&vm->mem, KERNEL_ADDR, pm_len);
+	if (zp == NULL || dst == NULL)
 		return fail("kernel (%llu bytes) does not fit in guest memory",
 		    (unsigned long long)pm_len);
-	memcpy(guest_ptr(&vm->mem, KERNEL_ADDR, pm_len), img + bi.setup_size,
-	    pm_len);
+	if (blob_read(b, bi.setup_size, dst, pm_len) != 0)
+		return -1;
 
 	memset(zp, 0, 4096);
 	memcpy(zp + HDR_SETUP_SECTS, img + HDR_SETUP_SECTS,
@@ -422,7 +469,7 @@ struct hvm_memmap_entry {
 	uint32_t type, reserved;
 };
 
-static int boot_elf(struct vm *vm, const uint8_t *img, size_t len,
+static int boot_elf(struct vm *vm, const struct blob *b,
     const char *initrd, const char *cmdline)
 {
 	struct elf_info ei;
@@ -430,7 +477,7 @@ static int boot_elf(struct vm *vm, const uint8_t *img, size_t len,
 	uint64_t rd_addr = 0, rd_size = 0;
 	int n;
 
-	if (elf_load(img, len, &vm->mem, &ei) != 0)
+	if (elf_load_blob(b, &vm->mem, &ei) != 0)
 		return -1;
 	if (put_cmdline(vm, cmdline, CMDLINE_MAX) != 0)
 		return -1;
@@ -496,17 +543,20 @@ static int boot_elf(struct vm *vm, const uint8_t *img, size_t len,
 int boot_load(struct vm *vm, const char *kernel, const char *initrd,
     const char *cmdline)
 {
-	uint8_t *img;
-	size_t len;
+	struct blob b;
+	uint8_t magic[SELFMAG] = { 0 };
 	int r;
 
-	if (read_file("kernel", kernel, &img, &len) != 0)
+	if (open_image("kernel", kernel, &b) != 0)
 		return -1;
-	if (len >= 4 && memcmp(img, ELFMAG, SELFMAG) == 0)
-		r = boot_elf(vm, img, len, initrd, cmdline ? cmdline : "");
-	else
-		r = boot_bzimage(vm, img, len, initrd, cmdline ? cmdline : "");
-	free(img);
+	if (!cmdline)
+		cmdline = "";
+	r = blob_read(&b, 0, magic, b.size < SELFMAG ? b.size : SELFMAG);
+	if (r == 0 && memcmp(magic, ELFMAG, SELFMAG) == 0)
+		r = boot_elf(vm, &b, initrd, cmdline);
+	else if (r == 0)
+		r = boot_bzimage(vm, &b, initrd, cmdline);
+	close(b.fd);
 	if (r != 0)
 		return fail_prefix("boot.kernel '%s'", kernel);
 	return 0;

@@ -22,6 +22,7 @@ struct bzimage_info {
 	uint8_t loadflags;
 	unsigned hdr_end;	/* end of the setup header (to copy) */
 };
+/* img holds the first min(len, 4096) bytes of a file of len bytes. */
 int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi);
 
 /* Facts read from an ELF kernel. */
