@@ -138,6 +138,18 @@ install_busybox() {
 	done
 }
 
+# install_dynamic DSTROOT BINARY : a host binary with the shared libraries
+# it needs (pciutils' lspci, so guests are checked with the real lspci).
+install_dynamic() {
+	local dst=$1 bin=$2 lib
+	mkdir -p "$dst$(dirname "$bin")"
+	cp "$bin" "$dst$bin"
+	for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+		mkdir -p "$dst$(dirname "$lib")"
+		cp -L "$lib" "$dst$lib"
+	done
+}
+
 make_cpio() { # DIR OUT.gz
 	(cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --owner 0:0 --quiet) |
 		gzip -9 >"$2.tmp"
@@ -292,7 +304,7 @@ do_prepare() {
 		[ -f "$CACHE/env" ] || die "no $CACHE/env"
 		return 0
 	fi
-	ensure_pkgs qemu-system-x86 busybox-static cpio kmod xz-utils zstd binutils
+	ensure_pkgs qemu-system-x86 busybox-static cpio kmod xz-utils zstd binutils pciutils
 	mkdir -p "$CACHE"
 	exec 9>"$CACHE/.lock"
 	flock 9
@@ -335,6 +347,7 @@ do_prepare() {
 	make_cpio "$work/th" "$CACHE/testhost-initrd-$kver.gz"
 	# guest initramfs
 	install_busybox "$work/guest"
+	install_dynamic "$work/guest" /usr/bin/lspci
 	# shellcheck disable=SC2086
 	copy_modules "$kdir" "$kver" "$work/guest" $GUEST_MODULES >/dev/null
 	write_guest_init "$work/guest/init"

@@ -159,11 +159,11 @@ def check_boot_shell():
     con.send("echo typed-$((6*7))\r")
     report("keyboard-input-reaches-guest", con.expect(rb"typed-42", 60)
            is not None, "no echo of typed command")
-    con.send("lspci\r")
+    con.send("lspci -n\r")
     m = con.expect(rb"(?s)(00:00\.0.*?)[#$] ", 60)
     lspci = m.group(1).decode(errors="replace") if m else ""
-    report("lspci-hostbridge", "00:00.0 Class 0600: 1275:1275" in lspci, lspci)
-    report("lspci-lpc", "00:1f.0 Class 0601: 8086:7000" in lspci, lspci)
+    report("lspci-hostbridge", "00:00.0 0600: 1275:1275" in lspci, lspci)
+    report("lspci-lpc", "00:1f.0 0601: 8086:7000" in lspci, lspci)
     con.send("cat /proc/tty/driver/serial | grep -c uart:16550A; "
              "grep -c ^processor /proc/cpuinfo\r")
     m = con.expect(rb"\n(\d+)\r?\n(\d+)\r?\n", 60)
