@@ -156,7 +156,7 @@ static int run_vm(void)
 	struct vm *vm = &the_vm;
 	const char *kernel, *initrd, *cmdline;
 	uint64_t memsize;
-	bool mptable, b;
+	bool mptable, decompress, b;
 	sigset_t sigs;
 	int sfd = -1, status;
 
@@ -182,7 +182,8 @@ static int run_vm(void)
 	    config_get_bool("x86.vmexit_on_hlt", false, &b) != 0 ||
 	    config_get_bool("x86.vmexit_on_pause", false, &b) != 0 ||
 	    config_get_bool("destroy_on_poweroff", false, &b) != 0 ||
-	    config_get_bool("virtio_msix", true, &b) != 0)
+	    config_get_bool("virtio_msix", true, &b) != 0 ||
+	    config_get_bool("boot.decompress", true, &decompress) != 0)
 		return -1;
 	kernel = config_get("boot.kernel");
 	initrd = config_get("boot.initrd");
@@ -202,7 +203,7 @@ static int run_vm(void)
 	if (vm_open(vm) != 0 || vm_setup_memory(vm, memsize) != 0 ||
 	    vm_create_vcpus(vm) != 0 || read_pinning(vm) != 0)
 		return -1;
-	if (boot_load(vm, kernel, initrd, cmdline) != 0)
+	if (boot_load(vm, kernel, initrd, cmdline, decompress) != 0)
 		return -1;
 	if (mptable && mptable_init(vm) != 0)
 		return -1;

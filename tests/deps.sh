@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the Debian packages the build, the demo and the tests need.
 set -e
-PKGS="gcc make libc6-dev binutils libcmocka-dev python3 qemu-system-x86 \
+PKGS="gcc make libc6-dev binutils liblzma-dev zlib1g-dev libzstd-dev libcmocka-dev python3 qemu-system-x86 \
 busybox-static cpio kmod xz-utils zstd pciutils"
 missing=""
 for p in $PKGS; do

@@ -1,4 +1,5 @@
 #include "platform/loader.h"
+#include "platform/decompress.h"
 #include "platform/e820.h"
 #include "platform/layout.h"
 #include "util.h"
@@ -8,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,6 +70,8 @@ static int blob_read(const struct blob *b, uint64_t off, void *dst,
 #define HDR_CMD_LINE_PTR	0x228
 #define HDR_INITRD_ADDR_MAX	0x22c
 #define HDR_CMDLINE_SIZE	0x238
+#define HDR_PAYLOAD_OFFSET	0x248
+#define HDR_PAYLOAD_LENGTH	0x24c
 #define HDR_PREF_ADDRESS	0x258
 #define HDR_INIT_SIZE		0x260
 #define BP_E820_ENTRIES		0x1e8
@@ -104,6 +108,10 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi)
 	bi->code32_start = le32(img + HDR_CODE32_START);
 	bi->initrd_addr_max = le32(img + HDR_INITRD_ADDR_MAX);
 	bi->cmdline_size = le32(img + HDR_CMDLINE_SIZE);
+	if (bi->version >= 0x0208 && bi->hdr_end >= HDR_PAYLOAD_LENGTH + 4) {
+		bi->payload_offset = le32(img + HDR_PAYLOAD_OFFSET);
+		bi->payload_length = le32(img + HDR_PAYLOAD_LENGTH);
+	}
 	if (bi->version >= 0x020a && bi->hdr_end >= HDR_INIT_SIZE + 4) {
 		bi->pref_address = le64(img + HDR_PREF_ADDRESS);
 		bi->init_size = le32(img + HDR_INIT_SIZE);
@@ -252,15 +260,22 @@ static int elf_load_blob(const struct blob *b, const struct guest_mem *mem,
 		}
 		if (paddr + memsz > ei->load_end)
 			ei->load_end = paddr + memsz;
-		/* e_entry may be virtual: translate through its segment. */
-		if (!entry_mapped && e_entry >= vaddr &&
+		/* e_entry is physical (x86-64 vmlinux) or virtual: find the
+		 * segment it lies in, physical addresses first. */
+		if (e_entry >= paddr && e_entry - paddr < memsz) {
+			ei->entry64 = e_entry;
+			entry_mapped = true;
+		} else if (!entry_mapped && e_entry >= vaddr &&
 		    e_entry - vaddr < memsz) {
-			ei->entry = ei->pvh ? ei->entry : paddr + (e_entry - vaddr);
+			ei->entry64 = paddr + (e_entry - vaddr);
 			entry_mapped = true;
 		}
 	}
 	if (ei->load_end == 0)
 		return fail("ELF kernel has no loadable segments");
+	ei->entry64_ok = entry_mapped;
+	if (!ei->pvh)
+		ei->entry = ei->entry64;
 	if (!ei->pvh) {
 		if (!ei->is64)
 			return fail("32-bit ELF kernel without a PVH entry note "
@@ -393,8 +408,62 @@ static int put_bp_e820(struct vm *vm, uint8_t *zp)
 	return 0;
 }
 
+#define MAX_VMLINUX_SIZE (256ULL << 20)
+
+/* Decompress the payload inside guest memory, above where the kernel will
+ * live, and load its ELF segments.  Returns 0 with the 64-bit entry in
+ * *entry, 1 when not possible (the guest then decompresses), -1 on error.
+ * The scratch pages are given back afterwards. */
+static int bzimage_unpack(struct vm *vm, const struct blob *b,
+    const struct bzimage_info *bi, uint64_t kend, uint64_t *entry,
+    uint64_t *scratch_end)
+{
+	uint64_t poff = (uint64_t)bi->setup_size + bi->payload_offset;
+	uint64_t plen = bi->payload_length, vlen, in_at, out_at;
+	uint8_t tail[4], *in, *out;
+	size_t got;
+	struct blob vb;
+	struct elf_info ei;
+	int r;
+
+	if (plen < 16 || poff > b->size || plen > b->size - poff)
+		return 1;
+	/* The payload ends with the decompressed size (little-endian). */
+	if (blob_read(b, poff + plen - 4, tail, 4) != 0)
+		return -1;
+	vlen = le32(tail);
+	if (vlen == 0 || vlen > MAX_VMLINUX_SIZE)
+		return 1;
+	in_at = (kend + 0x1fffff) & ~0x1fffffULL;
+	out_at = (in_at + plen + 0x1fffff) & ~0x1fffffULL;
+	*scratch_end = out_at + vlen;
+	in = guest_ptr(&vm->mem, in_at, plen);
+	out = guest_ptr(&vm->mem, out_at, vlen);
+	if (in == NULL || out == NULL)
+		return 1;		/* not enough memory for the scratch */
+	if (blob_read(b, poff, in, plen) != 0)
+		return -1;
+	r = payload_decompress(in, plen - 4, out, vlen, &got);
+	if (r != 0)
+		goto out;
+	vb = (struct blob){ out, -1, got };
+	/* Parse first: every segment must end below the scratch area. */
+	if ((r = elf_load_blob(&vb, NULL, &ei)) == 0 && ei.load_end > in_at)
+		r = fail("decompressed kernel (up to 0x%llx) overlaps its "
+		    "scratch area", (unsigned long long)ei.load_end);
+	if (r == 0 && (!ei.is64 || !ei.entry64_ok))
+		r = 1;
+	if (r == 0)
+		r = elf_load_blob(&vb, &vm->mem, &ei);
+	if (r == 0)
+		*entry = ei.entry64;
+out:
+	madvise(in, out_at + vlen - in_at, MADV_DONTNEED);
+	return r;
+}
+
 static int boot_bzimage(struct vm *vm, const struct blob *b,
-    const char *initrd, const char *cmdline)
+    const char *initrd, const char *cmdline, bool decompress)
 {
 	struct bzimage_info bi;
 	uint8_t *zp = guest_ptr(&vm->mem, ZERO_PAGE_ADDR, 4096);
@@ -403,6 +472,8 @@ static int boot_bzimage(struct vm *vm, const struct blob *b,
 	uint8_t img[4096];	/* the setup header lies in the first 4 KiB */
 	uint32_t cmax;
 	void *dst;
+	uint64_t entry = 0, scratch_end = 0;
+	int unpacked;
 
 	if (blob_read(b, 0, img, len < sizeof(img) ? len : sizeof(img)) != 0 ||
 	    bzimage_parse(img, len, &bi) != 0)
@@ -412,8 +483,6 @@ static int boot_bzimage(struct vm *vm, const struct blob *b,
 	if (zp == NULL || dst == NULL)
 		return fail("kernel (%llu bytes) does not fit in guest memory",
 		    (unsigned long long)pm_len);
-	if (blob_read(b, bi.setup_size, dst, pm_len) != 0)
-		return -1;
 
 	memset(zp, 0, 4096);
 	memcpy(zp + HDR_SETUP_SECTS, img + HDR_SETUP_SECTS,
@@ -436,6 +505,15 @@ static int boot_bzimage(struct vm *vm, const struct blob *b,
 	if (floor > vm->mem.lowmem)
 		return fail("guest memory too small for this kernel (needs "
 		    "more than %llu MiB)", (unsigned long long)(floor >> 20));
+	unpacked = 1;
+	if (decompress && bi.init_size != 0) {
+		unpacked = bzimage_unpack(vm, b, &bi, floor, &entry,
+		    &scratch_end);
+		if (unpacked < 0)
+			return -1;
+	}
+	if (unpacked != 0 && blob_read(b, bi.setup_size, dst, pm_len) != 0)
+		return -1;
 	if (initrd != NULL) {
 		uint64_t limit = (uint64_t)bi.initrd_addr_max + 1;
 		if (load_initrd(vm, initrd, floor, limit, &rd_addr, &rd_size))
@@ -445,9 +523,18 @@ static int boot_bzimage(struct vm *vm, const struct blob *b,
 	}
 	if (put_bp_e820(vm, zp) != 0)
 		return -1;
+	vm->boot.rsi = ZERO_PAGE_ADDR;
+	if (unpacked == 0) {
+		/* vmlinux in place: its 64-bit entry, as the decompressor
+		 * would jump to it. */
+		vm->boot.mode = BOOT_LONG64;
+		vm->boot.rip = entry;
+		if (put_page_tables(vm) != 0)
+			return fail("guest memory too small for page tables");
+		return put_gdt(vm);
+	}
 	vm->boot.mode = BOOT_PROT32;
 	vm->boot.rip = KERNEL_ADDR;
-	vm->boot.rsi = ZERO_PAGE_ADDR;
 	return put_gdt(vm);
 }
 
@@ -541,7 +628,7 @@ static int boot_elf(struct vm *vm, const struct blob *b,
 }
 
 int boot_load(struct vm *vm, const char *kernel, const char *initrd,
-    const char *cmdline)
+    const char *cmdline, bool decompress)
 {
 	struct blob b;
 	uint8_t magic[SELFMAG] = { 0 };
@@ -555,7 +642,7 @@ int boot_load(struct vm *vm, const char *kernel, const char *initrd,
 	if (r == 0 && memcmp(magic, ELFMAG, SELFMAG) == 0)
 		r = boot_elf(vm, &b, initrd, cmdline);
 	else if (r == 0)
-		r = boot_bzimage(vm, &b, initrd, cmdline);
+		r = boot_bzimage(vm, &b, initrd, cmdline, decompress);
 	close(b.fd);
 	if (r != 0)
 		return fail_prefix("boot.kernel '%s'", kernel);
