@@ -93,6 +93,7 @@ int main(void)
 	failed += run_mem_tests();
 	failed += run_pci_tests();
 	failed += run_rtc_tests();
+	failed += run_decompress_tests();
 	unit_reset_globals();
 	if (failed)
 		fprintf(stderr, "unit tests: %d failed\n", failed);

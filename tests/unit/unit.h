@@ -23,6 +23,7 @@ int run_loader_tests(void);
 int run_mem_tests(void);
 int run_pci_tests(void);
 int run_rtc_tests(void);
+int run_decompress_tests(void);
 
 /* Helpers (main.c) */
 
