@@ -1,10 +1,6 @@
 /* Unemulated port test (PVH): reads port 0x1234 (all ones when not
  * emulated), prints it, then resets.  With -e bhyve must stop instead. */
-	.section .note.Xen, "a", @note
-	.p2align 2
-	.long 4, 4, 18
-	.asciz "Xen"
-	.long start
+#include "pvhnote.inc"
 	.text
 	.code32
 	.globl start
@@ -18,10 +14,7 @@ start:
 	call puthex
 	lea msg_end, %esi
 	call puts
-	mov $0x06, %al
-	mov $0xcf9, %dx
-	out %al, %dx
-	hlt
+	jmp reset_cf9
 #include "common32.inc"
 	.data
 msg:     .asciz "PORT 1234="

@@ -1,10 +1,6 @@
 /* Serial input test (PVH): echoes received bytes in brackets until 'q',
  * then resets.  Polls the line status register. */
-	.section .note.Xen, "a", @note
-	.p2align 2
-	.long 4, 4, 18
-	.asciz "Xen"
-	.long start
+#include "pvhnote.inc"
 	.text
 	.code32
 	.globl start
@@ -30,10 +26,7 @@ start:
 	jmp 1b
 2:	lea msg_end, %esi
 	call puts
-	mov $0x06, %al
-	mov $0xcf9, %dx
-	out %al, %dx
-	hlt
+	jmp reset_cf9
 #include "common32.inc"
 	.data
 msg_ready: .asciz "ECHO READY\r\n"

@@ -2,11 +2,7 @@
  * IRQ 4, enables the COM1 transmit-empty interrupt and halts with
  * interrupts on.  The handler prints a message, reads IIR and resets.
  * Passing proves UART interrupts reach the guest through KVM. */
-	.section .note.Xen, "a", @note
-	.p2align 2
-	.long 4, 4, 18
-	.asciz "Xen"
-	.long start
+#include "pvhnote.inc"
 	.text
 	.code32
 	.globl start
@@ -64,10 +60,7 @@ handler:
 	call puthex
 	lea msg_end, %esi
 	call puts
-	mov $0x06, %al
-	mov $0xcf9, %dx
-	out %al, %dx
-	hlt
+	jmp reset_cf9
 #include "common32.inc"
 	.data
 	.p2align 3

@@ -1,11 +1,7 @@
 /* PVH entry test: prints the start_info magic, the command line and the
  * module (initrd) size, reads the CMOS memory size and CPUID, then resets
  * through port 0xCF9 (bhyve exit status 0). */
-	.section .note.Xen, "a", @note
-	.p2align 2
-	.long 4, 4, 18		/* namesz, descsz, XEN_ELFNOTE_PHYS32_ENTRY */
-	.asciz "Xen"
-	.long start
+#include "pvhnote.inc"
 
 	.text
 	.code32
@@ -70,10 +66,7 @@ start:
 	call puts
 	lea msg_end, %esi
 	call puts
-	mov $0x06, %al
-	mov $0xcf9, %dx
-	out %al, %dx
-	hlt
+	jmp reset_cf9
 
 #include "common32.inc"
 

@@ -1,11 +1,7 @@
 /* Triple fault test (PVH, 32-bit): an IDT with limit 0, then int3.  The
  * exception cannot be delivered, nor the double fault: the CPU shuts
  * down and bhyve exits with status 3. */
-	.section .note.Xen, "a", @note
-	.p2align 2
-	.long 4, 4, 18
-	.asciz "Xen"
-	.long start
+#include "pvhnote.inc"
 	.text
 	.code32
 	.globl start
