@@ -162,6 +162,8 @@ static int run_vm(void)
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
+	for (unsigned i = 0; i < VM_MAXCPU; i++)
+		vm->vcpus[i].fd = -1;
 	vm->name = config_get("name");
 	if (check_vmname(vm->name) != 0 || check_unimplemented() != 0 ||
 	    read_topology(&vm->topo) != 0)
