@@ -185,7 +185,7 @@ static int run_vm(void)
 	    config_get_bool("x86.vmexit_on_pause", false, &b) != 0 ||
 	    config_get_bool("destroy_on_poweroff", false, &b) != 0 ||
 	    config_get_bool("virtio_msix", true, &b) != 0 ||
-	    config_get_bool("boot.decompress", true, &decompress) != 0)
+	    config_get_bool("boot.decompress", false, &decompress) != 0)
 		return -1;
 	kernel = config_get("boot.kernel");
 	initrd = config_get("boot.initrd");

@@ -41,9 +41,10 @@ int elf_load(const uint8_t *img, size_t len, const struct guest_mem *mem,
     struct elf_info *ei);
 
 /* Load boot.kernel/initrd/cmdline into the VM and fill vm->boot.  With
- * `decompress`, a bzImage's payload is decompressed here and its vmlinux
- * entered through the 64-bit boot protocol (the guest's own decompressor
- * is skipped: faster, but no physical KASLR). */
+ * `decompress` (boot.decompress=true), a bzImage's payload is decompressed
+ * here and its vmlinux entered through the 64-bit boot protocol: the
+ * guest's own decompressor is skipped, at the cost of the decoder's memory
+ * (an xz kernel's 32 MiB dictionary) while loading and of physical KASLR. */
 int boot_load(struct vm *vm, const char *kernel, const char *initrd,
     const char *cmdline, bool decompress);
 

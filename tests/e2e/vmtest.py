@@ -127,12 +127,13 @@ def threads(pid):
 
 
 def check_boot_shell():
-    """The issue's command line, interactively: a pty is the terminal; what
+    """The issue's command line (with host-side decompression of the
+    bzImage), interactively: a pty is the terminal; what
     the user types reaches the guest; raw mode while running; the terminal
     is restored; guest reboot ends bhyve with status 0."""
     master, slave = pty.openpty()
     before = termios.tcgetattr(slave)
-    args = bhyve_args(cpus="2", mem="512M",
+    args = bhyve_args("-o", "boot.decompress=true", cpus="2", mem="512M",
                       cmdline="console=ttyS0 bhyvetest=shell")
     t0 = time.time()
     proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave,
@@ -211,11 +212,10 @@ def check_pvh_vmlinux():
 
 def check_tty_backend():
     """COM1 on a pty pair (-l com1,/dev/pts/N), the kernel's own
-    decompressor (boot.decompress=false), vCPU pinning; SIGTERM then stops
-    bhyve."""
+    decompressor (the default), vCPU pinning; SIGTERM then stops bhyve."""
     master, slave = pty.openpty()
     path = os.ttyname(slave)
-    args = bhyve_args("-p", "0:1", "-o", "boot.decompress=false", com1=path,
+    args = bhyve_args("-p", "0:1", com1=path,
                       cmdline="console=ttyS0 earlyprintk=serial "
                       "bhyvetest=shell")
     log = open(os.path.join(LOGDIR, "tty-backend.stderr"), "wb")

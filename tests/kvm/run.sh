@@ -53,14 +53,15 @@ check bzimage-boot 0 'BZ cmdline=bz test initrd=0000000C e820=00000005 loader=00
 check elf64-boot 0 'LONG64 cmdline=l64 END' '' -- \
 	"${base[@]}" -o boot.kernel="$G/long64.elf" -o boot.cmdline=l64 vm1
 check bzimage-host-decompress-xz 0 'LONG64 cmdline=xz END' '' -- \
-	"${base[@]}" -o boot.kernel="$G/bzxz.bin" -o boot.cmdline=xz vm1
+	"${base[@]}" -o boot.kernel="$G/bzxz.bin" -o boot.decompress=true \
+	-o boot.cmdline=xz vm1
 check bzimage-host-decompress-gzip 0 'LONG64 cmdline=gz END' '' -- \
-	"${base[@]}" -o boot.kernel="$G/bzgz.bin" -o boot.cmdline=gz vm1
-check bzimage-guest-decompress 0 'BZ cmdline=own END|BZ cmdline=own initrd' '' -- \
-	"${base[@]}" -o boot.kernel="$G/bzxz.bin" -o boot.decompress=false \
-	-o boot.cmdline=own vm1
+	"${base[@]}" -o boot.kernel="$G/bzgz.bin" -o boot.decompress=true \
+	-o boot.cmdline=gz vm1
+check bzimage-guest-decompress 0 'BZ cmdline=own initrd' '' -- \
+	"${base[@]}" -o boot.kernel="$G/bzxz.bin" -o boot.cmdline=own vm1
 check bzimage-corrupt-payload 4 'xz payload: decoder error' '' -- \
-	"${base[@]}" -o boot.kernel="$G/bzxz-bad.bin" vm1
+	"${base[@]}" -o boot.kernel="$G/bzxz-bad.bin" -o boot.decompress=true vm1
 check serial-input 0 'ECHO READY.*' 'ab\ncq' -- \
 	"${base[@]}" -o boot.kernel="$G/echo.elf" vm1
 grep -q '\[a\]\[b\]\[' "$tmp/serial-input.out" && grep -q '\]\[c\] END' "$tmp/serial-input.out" \
