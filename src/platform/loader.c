@@ -415,8 +415,7 @@ static int put_bp_e820(struct vm *vm, uint8_t *zp)
  * *entry, 1 when not possible (the guest then decompresses), -1 on error.
  * The scratch pages are given back afterwards. */
 static int bzimage_unpack(struct vm *vm, const struct blob *b,
-    const struct bzimage_info *bi, uint64_t kend, uint64_t *entry,
-    uint64_t *scratch_end)
+    const struct bzimage_info *bi, uint64_t kend, uint64_t *entry)
 {
 	uint64_t poff = (uint64_t)bi->setup_size + bi->payload_offset;
 	uint64_t plen = bi->payload_length, vlen, in_at, out_at;
@@ -436,7 +435,6 @@ static int bzimage_unpack(struct vm *vm, const struct blob *b,
 		return 1;
 	in_at = (kend + 0x1fffff) & ~0x1fffffULL;
 	out_at = (in_at + plen + 0x1fffff) & ~0x1fffffULL;
-	*scratch_end = out_at + vlen;
 	in = guest_ptr(&vm->mem, in_at, plen);
 	out = guest_ptr(&vm->mem, out_at, vlen);
 	if (in == NULL || out == NULL)
@@ -472,7 +470,7 @@ static int boot_bzimage(struct vm *vm, const struct blob *b,
 	uint8_t img[4096];	/* the setup header lies in the first 4 KiB */
 	uint32_t cmax;
 	void *dst;
-	uint64_t entry = 0, scratch_end = 0;
+	uint64_t entry = 0;
 	int unpacked;
 
 	if (blob_read(b, 0, img, len < sizeof(img) ? len : sizeof(img)) != 0 ||
@@ -506,11 +504,16 @@ static int boot_bzimage(struct vm *vm, const struct blob *b,
 		return fail("guest memory too small for this kernel (needs "
 		    "more than %llu MiB)", (unsigned long long)(floor >> 20));
 	unpacked = 1;
-	if (decompress && bi.init_size != 0) {
-		unpacked = bzimage_unpack(vm, b, &bi, floor, &entry,
-		    &scratch_end);
+	if (decompress) {
+		unpacked = bi.init_size == 0 ? 1 : bzimage_unpack(vm, b, &bi,
+		    floor, &entry);
 		if (unpacked < 0)
 			return -1;
+		if (unpacked > 0)
+			return fail("boot.decompress: this kernel's payload "
+			    "cannot be decompressed here (not xz, gzip or "
+			    "zstd, or too little memory for it); set "
+			    "boot.decompress=false");
 	}
 	if (unpacked != 0 && blob_read(b, bi.setup_size, dst, pm_len) != 0)
 		return -1;

@@ -60,6 +60,8 @@ check bzimage-host-decompress-gzip 0 'LONG64 cmdline=gz END' '' -- \
 	-o boot.cmdline=gz vm1
 check bzimage-guest-decompress 0 'BZ cmdline=own initrd' '' -- \
 	"${base[@]}" -o boot.kernel="$G/bzxz.bin" -o boot.cmdline=own vm1
+check bzimage-decompress-impossible 4 'boot.decompress: .* cannot be decompressed' '' -- \
+	"${base[@]}" -o boot.kernel="$G/bzimage.bin" -o boot.decompress=true vm1
 check bzimage-corrupt-payload 4 'xz payload: decoder error' '' -- \
 	"${base[@]}" -o boot.kernel="$G/bzxz-bad.bin" -o boot.decompress=true vm1
 check serial-input 0 'ECHO READY.*' 'ab\ncq' -- \
