@@ -74,6 +74,10 @@ check unhandled-port 0 'PORT 1234=000000FF END' '' -- \
 	"${base[@]}" -o boot.kernel="$G/badport.elf" vm1
 check strictio 4 'unhandled inb of port 0x1234' '' -- \
 	"${base[@]}" -e -o boot.kernel="$G/badport.elf" vm1
+check msr-ignored 0 'MSR=00000000 END' '' -- \
+	"${base[@]}" -w -o boot.kernel="$G/msr.elf" vm1
+check msr-strict-gp 3 'MSR=' '' -- \
+	"${base[@]}" -o boot.kernel="$G/msr.elf" vm1
 check smp-config 0 'PVH magic' '' -- \
 	-c 2 "${base[@]}" -o boot.kernel="$G/pvh.elf" vm1
 check cmos-4g 0 'cmos16m=0000BF00' '' -- \
