@@ -29,28 +29,26 @@ pm_start:
 	mov %esi, %edi			/* boot_params */
 	mov $0x80000, %esp
 	mov $PM(msg_bz), %esi
-	call putc_str
+	call puts
 	mov 0x228(%edi), %esi		/* cmd_line_ptr */
-	call putc_str
+	call puts
 	mov $PM(msg_rd), %esi
-	call putc_str
+	call puts
 	mov 0x21c(%edi), %eax		/* ramdisk_size */
 	call puthex
 	mov $PM(msg_e820), %esi
-	call putc_str
+	call puts
 	movzbl 0x1e8(%edi), %eax	/* e820_entries */
 	call puthex
 	mov $PM(msg_loader), %esi
-	call putc_str
+	call puts
 	movzbl 0x210(%edi), %eax	/* type_of_loader */
 	call puthex
 	mov $PM(msg_end), %esi
-	call putc_str
+	call puts
 	mov $0xfe, %al			/* pulse reset via the 8042 */
 	out %al, $0x64
 	hlt
-putc_str:
-	jmp puts
 #include "common32.inc"
 msg_bz:     .asciz "BZ cmdline="
 msg_rd:     .asciz " initrd="
