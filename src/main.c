@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 static struct vm the_vm;
@@ -129,6 +130,37 @@ static void on_stop(int fd, uint32_t events, void *arg)
 	evloop_quit();
 }
 
+/* Writes KVM queued without an exit (console output) reach their device
+ * at the next exit, or at the latest from this timer. */
+static void on_flush_timer(int fd, uint32_t events, void *arg)
+{
+	uint64_t n;
+	(void)events;
+	if (read(fd, &n, sizeof(n)) < 0) {
+		/* spurious wakeup */
+	}
+	if (vm_coalesced_pending(arg))
+		vm_flush_coalesced(arg);
+}
+
+static int start_flush_timer(struct vm *vm, int *tfd)
+{
+	struct itimerspec it = {
+		.it_interval.tv_nsec = VM_COALESCED_FLUSH_MS * 1000000L,
+		.it_value.tv_nsec = VM_COALESCED_FLUSH_MS * 1000000L,
+	};
+
+	*tfd = -1;
+	if (vm->ring == NULL)
+		return 0;
+	*tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (*tfd < 0)
+		return fail_errno("timerfd_create");
+	if (timerfd_settime(*tfd, 0, &it, NULL) != 0)
+		return fail_errno("timerfd_settime");
+	return ev_add(*tfd, false, on_flush_timer, vm) ? 0 : -1;
+}
+
 static int pending_signal;
 
 static void on_signal(int fd, uint32_t events, void *arg)
@@ -158,7 +190,7 @@ static int run_vm(void)
 	uint64_t memsize;
 	bool mptable, decompress, b;
 	sigset_t sigs;
-	int sfd = -1, status;
+	int sfd = -1, tfd = -1, status;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
@@ -205,8 +237,10 @@ static int run_vm(void)
 	if (vm_open(vm) != 0 || vm_setup_memory(vm, memsize) != 0 ||
 	    vm_create_vcpus(vm) != 0 || read_pinning(vm) != 0)
 		return -1;
+	trace_point("VM created, %llu MiB", (unsigned long long)(memsize >> 20));
 	if (boot_load(vm, kernel, initrd, cmdline, decompress) != 0)
 		return -1;
+	trace_point("kernel and initrd loaded");
 	if (mptable && mptable_init(vm) != 0)
 		return -1;
 	if (rtc_init(vm->mem.lowmem, vm->mem.highmem) != 0 ||
@@ -222,8 +256,10 @@ static int run_vm(void)
 		return fail_errno("signalfd");
 	if (evloop_init() != 0 || lpc_start() != 0 ||
 	    ev_add(vm->stop_efd, false, on_stop, vm) == NULL ||
-	    ev_add(sfd, false, on_signal, vm) == NULL)
+	    ev_add(sfd, false, on_signal, vm) == NULL ||
+	    start_flush_timer(vm, &tfd) != 0)
 		return -1;
+	trace_point("starting vCPUs");
 	if (vm_start_vcpus(vm) != 0) {
 		vm_stop_vcpus(vm);
 		return -1;
@@ -231,11 +267,14 @@ static int run_vm(void)
 	if (evloop_run() != 0)
 		vm_request_exit(vm, VM_EXIT_ERROR, "event loop: %s",
 		    last_error());
+	trace_point("VM stopping");
 	vm_stop_vcpus(vm);
 	status = atomic_load(&vm->exitcode);
 	if (status == VM_EXIT_ERROR)
 		fail("%s", vm->exitmsg[0] ? vm->exitmsg : "VM error");
 	close(sfd);
+	if (tfd >= 0)
+		close(tfd);
 	return status;
 }
 
@@ -245,6 +284,7 @@ int main(int argc, char **argv)
 	int r;
 	bool dump;
 
+	trace_init();
 	install_crash_handlers();
 	/* Signals are taken by the event loop (signalfd); the vCPU kick
 	 * signal is unblocked only in vCPU threads. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -69,6 +70,34 @@ void warnx_raw(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "bhyve: %s\r\n", buf);
+}
+
+bool trace_on;
+static struct timespec trace_t0;
+
+void trace_init(void)
+{
+	const char *e = getenv("BHYVE_TRACE");
+
+	trace_on = e != NULL && *e != '\0' && strcmp(e, "0") != 0;
+	clock_gettime(CLOCK_MONOTONIC, &trace_t0);
+}
+
+void trace_point(const char *fmt, ...)
+{
+	struct timespec t;
+	char msg[256];
+	va_list ap;
+
+	if (!trace_on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "bhyve-trace: %9.3f ms %s\r\n",
+	    (double)(t.tv_sec - trace_t0.tv_sec) * 1e3 +
+	    (double)(t.tv_nsec - trace_t0.tv_nsec) / 1e6, msg);
 }
 
 void guest_log(const char *fmt, ...)

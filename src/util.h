@@ -24,6 +24,13 @@ void guest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Informational message on stderr (the terminal may be raw: uses \r\n). */
 void warnx_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Developer tracing, on when the environment has BHYVE_TRACE set: stderr
+ * lines "bhyve-trace: <ms since start> <what>" at boot milestones, and exit
+ * statistics when the VM stops.  Costs nothing when off. */
+extern bool trace_on;
+void trace_init(void);
+void trace_point(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Parse a decimal/hex (0x) unsigned integer, whole string, no sign. */
 int parse_u64(const char *s, uint64_t *out);
 int parse_uint_range(const char *s, unsigned lo, unsigned hi, unsigned *out);

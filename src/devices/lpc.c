@@ -33,7 +33,12 @@ struct lpc_uart {
 	struct ttybe *be;
 	struct vm *vm;
 	uint8_t irq;
+	uint16_t port;
 	const char *name;
+	/* THR writes are queued by KVM (coalesced) while they only
+	 * transmit; see uart_tx_queueable(). */
+	pthread_mutex_t qlock;
+	bool queued;
 };
 
 static struct lpc_uart *uarts[4];
@@ -146,6 +151,16 @@ static void lpc_uart_readable(void *arg)
 		uart_rx(&lu->uart, buf, (unsigned)n);
 }
 
+/* Called with qlock held after a register that decides it changed. */
+static void lpc_uart_update_queueing(struct lpc_uart *lu)
+{
+	bool q = uart_tx_queueable(&lu->uart);
+
+	if (q != lu->queued &&
+	    vm_coalesce_pio(lu->vm, lu->port + UART_RBR_THR, 1, q) == 0)
+		lu->queued = q;
+}
+
 static int lpc_uart_pio(void *arg, uint16_t port, int size, bool in,
     uint32_t *val)
 {
@@ -156,10 +171,16 @@ static int lpc_uart_pio(void *arg, uint16_t port, int size, bool in,
 			*val = size == 2 ? 0xffff : 0xffffffff;
 		return 0;
 	}
-	if (in)
+	if (in) {
 		*val = uart_read(&lu->uart, port & 7);
-	else
-		uart_write(&lu->uart, port & 7, (uint8_t)*val);
+		return 0;
+	}
+	pthread_mutex_lock(&lu->qlock);
+	uart_write(&lu->uart, port & 7, (uint8_t)*val);
+	if ((port & 7) == UART_IER || (port & 7) == UART_LCR ||
+	    (port & 7) == UART_MCR)
+		lpc_uart_update_queueing(lu);
+	pthread_mutex_unlock(&lu->qlock);
 	return 0;
 }
 
@@ -174,7 +195,9 @@ static int lpc_uarts_init(struct vm *vm)
 		uarts[i] = lu;
 		lu->vm = vm;
 		lu->irq = com[i].irq;
+		lu->port = com[i].port;
 		lu->name = com[i].name;
+		pthread_mutex_init(&lu->qlock, NULL);
 		uart_init(&lu->uart, &lpc_uart_ops, lu);
 		if (path != NULL && ttybe_open(&lu->be, path,
 		    lpc_uart_readable, lu) != 0)
@@ -182,6 +205,9 @@ static int lpc_uarts_init(struct vm *vm)
 		if (pio_register(com[i].port, 8, lpc_uart_pio, lu,
 		    com[i].name) != 0)
 			return -1;
+		pthread_mutex_lock(&lu->qlock);
+		lpc_uart_update_queueing(lu);
+		pthread_mutex_unlock(&lu->qlock);
 	}
 	return 0;
 }

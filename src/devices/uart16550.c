@@ -238,3 +238,14 @@ unsigned uart_rx_space(struct uart *u)
 	pthread_mutex_unlock(&u->lock);
 	return s;
 }
+
+bool uart_tx_queueable(struct uart *u)
+{
+	bool q;
+
+	pthread_mutex_lock(&u->lock);
+	q = !(u->lcr & UART_LCR_DLAB) && !(u->mcr & UART_MCR_LOOP) &&
+	    !(u->ier & UART_IER_ETBEI);
+	pthread_mutex_unlock(&u->lock);
+	return q;
+}

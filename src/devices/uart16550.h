@@ -81,5 +81,10 @@ void uart_write(struct uart *u, unsigned offset, uint8_t val);
 /* Deliver received bytes; returns how many fitted in the FIFO. */
 unsigned uart_rx(struct uart *u, const uint8_t *buf, unsigned len);
 unsigned uart_rx_space(struct uart *u);
+/* Whether a write to offset 0 would now only transmit a byte: not the
+ * divisor latch, no loopback, no transmit interrupt to raise.  Such writes
+ * may be queued and replayed later (KVM coalesced I/O) without the guest
+ * being able to tell, as transmission is instant anyway. */
+bool uart_tx_queueable(struct uart *u);
 
 #endif

@@ -56,6 +56,8 @@ int vm_open(struct vm *vm)
 	atomic_store(&vm->exitcode, -1);
 	atomic_store(&vm->stopping, false);
 	pthread_mutex_init(&vm->exitlock, NULL);
+	pthread_mutex_init(&vm->ring_lock, NULL);
+	vm->ring = NULL;
 	for (int i = 0; i < VM_MAXCPU; i++)
 		vm->vcpus[i].fd = -1;
 
@@ -103,14 +105,44 @@ int vm_open(struct vm *vm)
 	return 0;
 }
 
+/*
+ * Guest RAM is anonymous memory aligned to 2 MiB and marked for transparent
+ * huge pages.  Every region starts at a 2 MiB-aligned guest address, so with
+ * the host address aligned too KVM can map the guest with 2 MiB (nested)
+ * page-table entries: a first touch of guest memory then faults once per
+ * 2 MiB instead of once per 4 KiB, which is most of the cost of a boot
+ * under nested virtualisation.
+ */
+#define GUEST_RAM_ALIGN (2ULL << 20)
+
+static void *map_guest_ram(uint64_t size)
+{
+	uint64_t span = size + GUEST_RAM_ALIGN;
+	uint8_t *raw, *p;
+	uintptr_t a;
+
+	raw = mmap(NULL, span, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)raw + GUEST_RAM_ALIGN - 1) & ~(uintptr_t)(GUEST_RAM_ALIGN - 1);
+	p = (uint8_t *)a;
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	if (p + size < raw + span)
+		munmap(p + size, (size_t)(raw + span - (p + size)));
+	/* Advice only: without THP the guest still runs, on 4 KiB pages. */
+	madvise(p, size, MADV_HUGEPAGE);
+	return p;
+}
+
 static int add_region(struct vm *vm, int slot, uint64_t gpa, uint64_t size)
 {
 	struct kvm_userspace_memory_region r;
 	void *p;
 
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
+	p = map_guest_ram(size);
+	if (p == NULL)
 		return fail_errno("cannot map %llu MiB of guest memory",
 		    (unsigned long long)(size >> 20));
 	if (!vm->guest_in_core)
@@ -166,6 +198,91 @@ static int vcpu_set_cpuid(struct vm *vm, struct vcpu *v)
 	return 0;
 }
 
+/* The coalesced ring is a page of the vCPU file at the offset
+ * KVM_CAP_COALESCED_MMIO names.  Without it (or without port support)
+ * every write exits, which is only slower. */
+static void map_coalesced_ring(struct vm *vm)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int off = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+	void *p;
+
+	if (off <= 0 || page <= 0 ||
+	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0)
+		return;
+	p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    vm->vcpus[0].fd, (off_t)off * page);
+	if (p == MAP_FAILED)
+		return;
+	vm->ring = p;
+	vm->ring_max = (uint32_t)(((size_t)page -
+	    sizeof(struct kvm_coalesced_mmio_ring)) /
+	    sizeof(struct kvm_coalesced_mmio));
+}
+
+int vm_coalesce_pio(struct vm *vm, uint16_t port, uint16_t len, bool on)
+{
+	struct kvm_coalesced_mmio_zone z = {
+		.addr = port, .size = len, .pio = 1,
+	};
+
+	if (vm->ring == NULL)
+		return -1;
+	return ioctl(vm->vm_fd, on ? KVM_REGISTER_COALESCED_MMIO :
+	    KVM_UNREGISTER_COALESCED_MMIO, &z) < 0 ? -1 : 0;
+}
+
+bool vm_coalesced_pending(const struct vm *vm)
+{
+	struct kvm_coalesced_mmio_ring *r = vm->ring;
+
+	return r != NULL && __atomic_load_n(&r->first, __ATOMIC_RELAXED) !=
+	    __atomic_load_n(&r->last, __ATOMIC_RELAXED);
+}
+
+void vm_flush_coalesced(struct vm *vm)
+{
+	struct kvm_coalesced_mmio_ring *r = vm->ring;
+
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&vm->ring_lock);
+	for (;;) {
+		uint32_t first = __atomic_load_n(&r->first, __ATOMIC_RELAXED);
+		uint32_t last = __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
+		struct kvm_coalesced_mmio e;
+		uint64_t val = 0;
+
+		if (first == last)
+			break;
+		if (first >= vm->ring_max || last >= vm->ring_max) {
+			/* Only KVM writes the ring; never index past it. */
+			vm_request_exit(vm, VM_EXIT_ERROR, "coalesced write "
+			    "ring corrupt (first %u, last %u)", first, last);
+			break;
+		}
+		e = r->coalesced_mmio[first];
+		__atomic_store_n(&r->first, (first + 1) % vm->ring_max,
+		    __ATOMIC_RELEASE);
+		if (e.len < 1 || e.len > sizeof(e.data))
+			continue;
+		memcpy(&val, e.data, e.len);
+		if (e.pio) {
+			uint32_t v32 = (uint32_t)val;
+			if (e.len <= 4 && e.phys_addr <= 0xffff &&
+			    pio_dispatch((uint16_t)e.phys_addr, (int)e.len,
+			    false, &v32) == PIO_ERROR)
+				vm_request_exit(vm, VM_EXIT_ERROR, "port 0x%x: "
+				    "%s", (unsigned)e.phys_addr, last_error());
+		} else if (mmio_dispatch(e.phys_addr, (int)e.len, true,
+		    &val) == MMIO_ERROR) {
+			vm_request_exit(vm, VM_EXIT_ERROR, "MMIO 0x%llx: %s",
+			    (unsigned long long)e.phys_addr, last_error());
+		}
+	}
+	pthread_mutex_unlock(&vm->ring_lock);
+}
+
 int vm_create_vcpus(struct vm *vm)
 {
 	int mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -188,6 +305,7 @@ int vm_create_vcpus(struct vm *vm)
 			return fail_errno("mmap kvm_run");
 		}
 	}
+	map_coalesced_ring(vm);
 	{
 		int khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
 		vm->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
@@ -414,6 +532,57 @@ static const exit_handler_t exit_handlers[] = {
 	[KVM_EXIT_INTR] = exit_intr,
 };
 
+/* ---- exit statistics (BHYVE_TRACE) ---- */
+
+static void trace_exit(struct vcpu *v, uint32_t reason)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(v->exits); i++)
+		total += v->exits[i];
+	if (total == 0)
+		trace_point("vcpu %u: first exit, reason %u", v->index, reason);
+	else if ((total & 4095) == 0)
+		trace_point("vcpu %u: %llu exits", v->index,
+		    (unsigned long long)total);
+	v->exits[reason < ARRAY_SIZE(v->exits) ? reason : 0]++;
+	if (reason == KVM_EXIT_IO && v->pio_exits != NULL)
+		v->pio_exits[v->run->io.port * 2u +
+		    (v->run->io.direction == KVM_EXIT_IO_OUT)]++;
+}
+
+static void trace_report(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->topo.cpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		char line[200];
+		int n = 0;
+
+		for (size_t r = 0; r < ARRAY_SIZE(v->exits); r++)
+			if (v->exits[r] && n < (int)sizeof(line) - 24)
+				n += snprintf(line + n, sizeof(line) - (size_t)n,
+				    " %zu:%llu", r,
+				    (unsigned long long)v->exits[r]);
+		trace_point("vcpu %u exits by reason:%s", i, n ? line : " none");
+		if (v->pio_exits == NULL)
+			continue;
+		/* The busiest ports, most first. */
+		for (int k = 0; k < 8; k++) {
+			uint32_t best = 0, at = 0;
+			for (uint32_t j = 0; j < 65536 * 2; j++)
+				if (v->pio_exits[j] > best)
+					best = v->pio_exits[at = j];
+			if (best == 0)
+				break;
+			trace_point("vcpu %u  %s 0x%04x: %u", i,
+			    (at & 1) ? "out" : "in ", at / 2, best);
+			v->pio_exits[at] = 0;
+		}
+		free(v->pio_exits);
+		v->pio_exits = NULL;
+	}
+}
+
 static void kick_handler(int sig)
 {
 	(void)sig;
@@ -449,6 +618,11 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		reason = v->run->exit_reason;
+		if (trace_on)
+			trace_exit(v, reason);
+		/* Writes the guest queued before this exit happened first. */
+		if (vm_coalesced_pending(vm))
+			vm_flush_coalesced(vm);
 		if (reason >= ARRAY_SIZE(exit_handlers) ||
 		    exit_handlers[reason] == NULL) {
 			vm_request_exit(vm, VM_EXIT_ERROR, "vcpu %u: unhandled "
@@ -474,7 +648,11 @@ int vm_start_vcpus(struct vm *vm)
 		return -1;
 	for (unsigned i = 0; i < vm->topo.cpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
-		int e = pthread_create(&v->thread, NULL, vcpu_thread, v);
+		int e;
+
+		if (trace_on)
+			v->pio_exits = calloc(65536 * 2, sizeof(uint32_t));
+		e = pthread_create(&v->thread, NULL, vcpu_thread, v);
 		if (e != 0) {
 			errno = e;
 			return fail_errno("cannot start vcpu thread %u", i);
@@ -486,6 +664,8 @@ int vm_start_vcpus(struct vm *vm)
 
 void vm_stop_vcpus(struct vm *vm)
 {
+	bool joined = false;
+
 	atomic_store(&vm->stopping, true);
 	for (unsigned i = 0; i < vm->topo.cpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
@@ -499,8 +679,14 @@ void vm_stop_vcpus(struct vm *vm)
 		if (v->started) {
 			pthread_join(v->thread, NULL);
 			v->started = false;
+			joined = true;
 		}
 	}
+	if (joined && trace_on)
+		trace_report(vm);
+	/* The last queued writes (console output) are not lost. */
+	if (joined)
+		vm_flush_coalesced(vm);
 }
 
 void vm_destroy(struct vm *vm)
@@ -515,6 +701,9 @@ void vm_destroy(struct vm *vm)
 		v->run = NULL;
 		v->fd = -1;
 	}
+	if (vm->ring)
+		munmap(vm->ring, (size_t)sysconf(_SC_PAGESIZE));
+	vm->ring = NULL;
 	for (int i = 0; i < vm->mem.nr; i++)
 		munmap(vm->mem.r[i].hva, vm->mem.r[i].size);
 	vm->mem.nr = 0;

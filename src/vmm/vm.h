@@ -33,6 +33,7 @@ struct boot_state {
 };
 
 struct vm;
+struct kvm_coalesced_mmio_ring;
 
 struct vcpu {
 	struct vm *vm;
@@ -45,6 +46,9 @@ struct vcpu {
 	bool started;
 	bool pinned;
 	cpu_set_t cpuset;	/* host CPUs this vCPU may run on (-p) */
+	/* Exit statistics, only with BHYVE_TRACE (see util.h). */
+	uint64_t exits[64];
+	uint32_t *pio_exits;	/* [port * 2 + is_out] */
 };
 
 struct vm {
@@ -66,6 +70,14 @@ struct vm {
 	char exitmsg[256];
 	int stop_efd;		/* eventfd the event loop waits on */
 	pthread_mutex_t exitlock;
+
+	/* Coalesced writes (KVM_CAP_COALESCED_PIO): KVM queues guest
+	 * writes to registered ports in this ring, shared with us, instead
+	 * of exiting.  They are replayed in order before any exit is
+	 * handled, and from a timer in the event loop. */
+	struct kvm_coalesced_mmio_ring *ring;
+	uint32_t ring_max;	/* entries in the ring */
+	pthread_mutex_t ring_lock;
 };
 
 /* Open /dev/kvm and create an empty VM; -1 with a message on failure. */
@@ -79,6 +91,18 @@ void vm_request_exit(struct vm *vm, enum vm_exitcode code, const char *fmt, ...)
 /* Stop and join the vCPU threads. */
 void vm_stop_vcpus(struct vm *vm);
 void vm_destroy(struct vm *vm);
+
+/* Queue (on) or stop queueing (off) the guest's writes of `len` bytes at
+ * `port` in the coalesced ring, for ports whose writes need no immediate
+ * answer.  Returns 0, or -1 when KVM cannot (the writes then exit as
+ * usual; callers need not care). */
+int vm_coalesce_pio(struct vm *vm, uint16_t port, uint16_t len, bool on);
+/* Replay the queued writes through the port/MMIO tables, in order. */
+void vm_flush_coalesced(struct vm *vm);
+/* Whether there is anything queued (cheap, lock-free). */
+bool vm_coalesced_pending(const struct vm *vm);
+/* How often the event loop flushes the ring, in milliseconds. */
+#define VM_COALESCED_FLUSH_MS 20
 
 /* Drive an ISA interrupt line (0..15) of the in-kernel PIC/IOAPIC. */
 int vm_isa_irq(struct vm *vm, unsigned irq, bool level);

@@ -382,6 +382,25 @@ static void test_null_ops(void **state)
 	assert_true(u.irq_level);		/* THRE still pending */
 }
 
+static void test_tx_queueable(void **state)
+{
+	(void)state;
+	/* After reset: THR writes only transmit. */
+	assert_true(uart_tx_queueable(&u));
+	uart_write(&u, UART_IER, UART_IER_ERBFI);
+	assert_true(uart_tx_queueable(&u));	/* receive interrupt only */
+	uart_write(&u, UART_IER, UART_IER_ETBEI);
+	assert_false(uart_tx_queueable(&u));	/* a write raises THRE */
+	uart_write(&u, UART_IER, 0);
+	uart_write(&u, UART_LCR, UART_LCR_DLAB | 3);
+	assert_false(uart_tx_queueable(&u));	/* offset 0 is DLL */
+	uart_write(&u, UART_LCR, 3);
+	uart_write(&u, UART_MCR, UART_MCR_LOOP);
+	assert_false(uart_tx_queueable(&u));	/* loops back into RX */
+	uart_write(&u, UART_MCR, UART_MCR_DTR | UART_MCR_RTS | UART_MCR_OUT2);
+	assert_true(uart_tx_queueable(&u));
+}
+
 int run_uart_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +417,7 @@ int run_uart_tests(void)
 		cmocka_unit_test_setup(test_modem_status_interrupt, setup),
 		cmocka_unit_test_setup(test_scratch_and_readonly, setup),
 		cmocka_unit_test_setup(test_null_ops, setup),
+		cmocka_unit_test_setup(test_tx_queueable, setup),
 	};
 	return cmocka_run_group_tests_name("uart", tests, NULL, NULL);
 }

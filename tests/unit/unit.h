@@ -24,6 +24,7 @@ int run_mem_tests(void);
 int run_pci_tests(void);
 int run_rtc_tests(void);
 int run_decompress_tests(void);
+int run_coalesced_tests(void);
 
 /* Helpers (main.c) */
 
