@@ -635,9 +635,12 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
+#define VCPU_STACK_SIZE (512u << 10)
+
 int vm_start_vcpus(struct vm *vm)
 {
 	struct sigaction sa;
+	pthread_attr_t attr;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = kick_handler;
@@ -646,19 +649,26 @@ int vm_start_vcpus(struct vm *vm)
 		return fail_errno("sigaction");
 	if (vcpu_boot_regs(&vm->vcpus[0], &vm->boot) != 0)
 		return -1;
+	/* A vCPU thread needs little stack; glibc's default 8 MiB mapping
+	 * can also be backed by a 2 MiB transparent huge page on first
+	 * touch, which would count as VMM memory for nothing. */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
 	for (unsigned i = 0; i < vm->topo.cpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		int e;
 
 		if (trace_on)
 			v->pio_exits = calloc(65536 * 2, sizeof(uint32_t));
-		e = pthread_create(&v->thread, NULL, vcpu_thread, v);
+		e = pthread_create(&v->thread, &attr, vcpu_thread, v);
 		if (e != 0) {
+			pthread_attr_destroy(&attr);
 			errno = e;
 			return fail_errno("cannot start vcpu thread %u", i);
 		}
 		v->started = true;
 	}
+	pthread_attr_destroy(&attr);
 	return 0;
 }
 
