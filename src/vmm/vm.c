@@ -240,6 +240,27 @@ bool vm_coalesced_pending(const struct vm *vm)
 	    __atomic_load_n(&r->last, __ATOMIC_RELAXED);
 }
 
+static void replay_write(struct vm *vm, const struct kvm_coalesced_mmio *e)
+{
+	uint64_t val = 0;
+	uint32_t v32;
+
+	memcpy(&val, e->data, e->len);
+	if (!e->pio) {
+		if (mmio_dispatch(e->phys_addr, (int)e->len, true, &val) ==
+		    MMIO_ERROR)
+			vm_request_exit(vm, VM_EXIT_ERROR, "MMIO 0x%llx: %s",
+			    (unsigned long long)e->phys_addr, last_error());
+		return;
+	}
+	v32 = (uint32_t)val;
+	if (e->len <= 4 && e->phys_addr <= 0xffff &&
+	    pio_dispatch((uint16_t)e->phys_addr, (int)e->len, false, &v32) ==
+	    PIO_ERROR)
+		vm_request_exit(vm, VM_EXIT_ERROR, "port 0x%x: %s",
+		    (unsigned)e->phys_addr, last_error());
+}
+
 void vm_flush_coalesced(struct vm *vm)
 {
 	struct kvm_coalesced_mmio_ring *r = vm->ring;
@@ -251,7 +272,6 @@ void vm_flush_coalesced(struct vm *vm)
 		uint32_t first = __atomic_load_n(&r->first, __ATOMIC_RELAXED);
 		uint32_t last = __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
 		struct kvm_coalesced_mmio e;
-		uint64_t val = 0;
 
 		if (first == last)
 			break;
@@ -262,23 +282,13 @@ void vm_flush_coalesced(struct vm *vm)
 			break;
 		}
 		e = r->coalesced_mmio[first];
+		/* Other lengths are nothing KVM could have queued: dropped. */
+		if (e.len >= 1 && e.len <= sizeof(e.data))
+			replay_write(vm, &e);
+		/* Consumed only once handled: a vCPU that sees the ring
+		 * empty knows every queued write has taken effect. */
 		__atomic_store_n(&r->first, (first + 1) % vm->ring_max,
 		    __ATOMIC_RELEASE);
-		if (e.len < 1 || e.len > sizeof(e.data))
-			continue;
-		memcpy(&val, e.data, e.len);
-		if (e.pio) {
-			uint32_t v32 = (uint32_t)val;
-			if (e.len <= 4 && e.phys_addr <= 0xffff &&
-			    pio_dispatch((uint16_t)e.phys_addr, (int)e.len,
-			    false, &v32) == PIO_ERROR)
-				vm_request_exit(vm, VM_EXIT_ERROR, "port 0x%x: "
-				    "%s", (unsigned)e.phys_addr, last_error());
-		} else if (mmio_dispatch(e.phys_addr, (int)e.len, true,
-		    &val) == MMIO_ERROR) {
-			vm_request_exit(vm, VM_EXIT_ERROR, "MMIO 0x%llx: %s",
-			    (unsigned long long)e.phys_addr, last_error());
-		}
 	}
 	pthread_mutex_unlock(&vm->ring_lock);
 }
