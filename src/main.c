@@ -131,34 +131,53 @@ static void on_stop(int fd, uint32_t events, void *arg)
 }
 
 /* Writes KVM queued without an exit (console output) reach their device
- * at the next exit, or at the latest from this timer. */
+ * at the next exit, or at the latest from this timer.  The timer backs off
+ * while it finds nothing, so an idle VM costs about one wakeup a second;
+ * guests that write the console also read its status, which exits and
+ * flushes at once. */
+static int flush_tfd = -1;
+static long flush_period_ms = VM_COALESCED_FLUSH_MS;
+
+static void arm_flush_timer(long ms)
+{
+	struct itimerspec it = {
+		.it_interval = { ms / 1000, (ms % 1000) * 1000000L },
+		.it_value = { ms / 1000, (ms % 1000) * 1000000L },
+	};
+
+	flush_period_ms = ms;
+	timerfd_settime(flush_tfd, 0, &it, NULL);
+}
+
 static void on_flush_timer(int fd, uint32_t events, void *arg)
 {
 	uint64_t n;
+	long next;
 	(void)events;
 	if (read(fd, &n, sizeof(n)) < 0) {
 		/* spurious wakeup */
 	}
-	if (vm_coalesced_pending(arg))
+	if (vm_coalesced_pending(arg)) {
 		vm_flush_coalesced(arg);
+		next = VM_COALESCED_FLUSH_MS;
+	} else {
+		next = flush_period_ms * 2;
+		if (next > VM_COALESCED_FLUSH_MAX_MS)
+			next = VM_COALESCED_FLUSH_MAX_MS;
+	}
+	if (next != flush_period_ms)
+		arm_flush_timer(next);
 }
 
-static int start_flush_timer(struct vm *vm, int *tfd)
+static int start_flush_timer(struct vm *vm)
 {
-	struct itimerspec it = {
-		.it_interval.tv_nsec = VM_COALESCED_FLUSH_MS * 1000000L,
-		.it_value.tv_nsec = VM_COALESCED_FLUSH_MS * 1000000L,
-	};
-
-	*tfd = -1;
 	if (vm->ring == NULL)
 		return 0;
-	*tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (*tfd < 0)
+	flush_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (flush_tfd < 0)
 		return fail_errno("timerfd_create");
-	if (timerfd_settime(*tfd, 0, &it, NULL) != 0)
-		return fail_errno("timerfd_settime");
-	return ev_add(*tfd, false, on_flush_timer, vm) ? 0 : -1;
+	arm_flush_timer(VM_COALESCED_FLUSH_MS);
+	return ev_add(flush_tfd, false, on_flush_timer, vm) ? 0 : -1;
 }
 
 static int pending_signal;
@@ -190,7 +209,7 @@ static int run_vm(void)
 	uint64_t memsize;
 	bool mptable, decompress, b;
 	sigset_t sigs;
-	int sfd = -1, tfd = -1, status;
+	int sfd = -1, status;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
@@ -257,7 +276,7 @@ static int run_vm(void)
 	if (evloop_init() != 0 || lpc_start() != 0 ||
 	    ev_add(vm->stop_efd, false, on_stop, vm) == NULL ||
 	    ev_add(sfd, false, on_signal, vm) == NULL ||
-	    start_flush_timer(vm, &tfd) != 0)
+	    start_flush_timer(vm) != 0)
 		return -1;
 	trace_point("starting vCPUs");
 	if (vm_start_vcpus(vm) != 0) {
@@ -273,8 +292,9 @@ static int run_vm(void)
 	if (status == VM_EXIT_ERROR)
 		fail("%s", vm->exitmsg[0] ? vm->exitmsg : "VM error");
 	close(sfd);
-	if (tfd >= 0)
-		close(tfd);
+	if (flush_tfd >= 0)
+		close(flush_tfd);
+	flush_tfd = -1;
 	return status;
 }
 

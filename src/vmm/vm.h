@@ -101,8 +101,10 @@ int vm_coalesce_pio(struct vm *vm, uint16_t port, uint16_t len, bool on);
 void vm_flush_coalesced(struct vm *vm);
 /* Whether there is anything queued (cheap, lock-free). */
 bool vm_coalesced_pending(const struct vm *vm);
-/* How often the event loop flushes the ring, in milliseconds. */
+/* How often the event loop flushes the ring, in milliseconds: every
+ * FLUSH_MS while it finds writes, backing off to FLUSH_MAX_MS when idle. */
 #define VM_COALESCED_FLUSH_MS 20
+#define VM_COALESCED_FLUSH_MAX_MS 1000
 
 /* Drive an ISA interrupt line (0..15) of the in-kernel PIC/IOAPIC. */
 int vm_isa_irq(struct vm *vm, unsigned irq, bool level);
