@@ -51,9 +51,26 @@ tests/kvm/run.sh 2>&1 | tee "$log/kvm"
 count_lines "$log/kvm" kvm
 
 echo "== e2e tier (nested test host)"
-if tests/e2e/testhost.sh prepare >"$log/prepare" 2>&1; then
+run_e2e() {
 	tests/e2e/testhost.sh run tests/e2e/guest-tests.sh 2>&1 | tee "$log/e2e"
-	if ! grep -q '^PASS: e2e/' "$log/e2e"; then
+	return "${PIPESTATUS[0]}"
+}
+if tests/e2e/testhost.sh prepare >"$log/prepare" 2>&1; then
+	rc=0
+	run_e2e || rc=$?
+	if [ "$rc" = 126 ]; then
+		# The emulated host's own kernel died (seen about once in five
+		# runs: TCG's nested SVM loses the host's GS base): not a
+		# result of any test.  Its partial results are set aside and
+		# the tier runs once more; a second crash fails.
+		mv "$log/e2e" "$log/e2e.crashed"
+		echo "e2e: the test host's own kernel crashed; its partial results are discarded and the e2e tier runs once more"
+		rc=0
+		run_e2e || rc=$?
+	fi
+	if [ "$rc" = 125 ] || [ "$rc" = 126 ]; then
+		echo "FAIL: e2e: the test host stopped before the e2e tier finished (status $rc)" | tee -a "$log/e2e"
+	elif ! grep -q '^PASS: e2e/' "$log/e2e"; then
 		echo "FAIL: e2e: the test host produced no e2e results" | tee -a "$log/e2e"
 	fi
 else

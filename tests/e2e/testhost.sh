@@ -12,6 +12,8 @@
 #   testhost.sh prepare              download/build the cached images (idempotent)
 #   testhost.sh run SCRIPT [ARGS...] run "bash SCRIPT ARGS" inside the test host,
 #                                    stream its output, exit with its status
+#                                    (125: no status; 126: the test host's own
+#                                    kernel panicked, see tests/run.sh)
 #   testhost.sh env                  print the path of the env file
 #
 # Environment:
@@ -440,13 +442,18 @@ do_run() {
 		exit 125
 	fi
 	if [ ! -s "$rundir/status" ]; then
+		local crashed=0
 		if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 			echo "testhost: ERROR: timed out after ${timeout}s" >&2
+		elif grep -q 'Kernel panic - not syncing' "$rundir/console.log"; then
+			echo "testhost: ERROR: the test host's own kernel panicked" >&2
+			crashed=1
 		else
 			echo "testhost: ERROR: test host ended (qemu status $rc) without a script status" >&2
 		fi
 		echo "testhost: console log ($rundir/console.log):" >&2
 		tail -n 30 "$rundir/console.log" >&2
+		[ "$crashed" = 1 ] && exit 126
 		exit 125
 	fi
 	local status
