@@ -423,7 +423,7 @@ do_run() {
 		-accel tcg -cpu "${BHYVE_TESTHOST_CPU:-EPYC,+svm,-xsave}" -m "${BHYVE_TESTHOST_MEM:-4096}" -smp "${BHYVE_TESTHOST_SMP:-2}" \
 		-nographic -no-reboot -nodefaults -serial stdio \
 		-kernel "$KERNEL" -initrd "$TESTHOST_INITRD" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=1" \
+		-append "console=ttyS0 panic=-1 softlockup_panic=1 watchdog_thresh=30 quiet loglevel=1" \
 		-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$rundir,mount_tag=out,security_model=none" \
 		</dev/null >"$rundir/console.log" 2>&1 &
