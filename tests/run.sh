@@ -60,13 +60,13 @@ if tests/e2e/testhost.sh prepare >"$log/prepare" 2>&1; then
 	run_e2e || rc=$?
 	for attempt in 2 3; do
 		[ "$rc" = 126 ] || break
-		# The emulated host's own kernel died (a panic, or CPUs locked
-		# up, which the test host turns into a panic): TCG's emulation
-		# of nested SVM is not perfect, and this is not a result of any
-		# test.  Its partial results are set aside and the tier runs
-		# again, at most three times in all.
+		# The emulated host itself died (its kernel panicked, or it
+		# stopped making progress): TCG's emulation of nested SVM is
+		# not perfect, and this is not a result of any test (a user
+		# process cannot wedge a kernel).  Its partial results are set
+		# aside and the tier runs again, at most three times in all.
 		mv "$log/e2e" "$log/e2e.crashed.$attempt"
-		echo "e2e: the test host's own kernel crashed; its partial results are discarded (kept in $log/e2e.crashed.$attempt) and the e2e tier runs again (attempt $attempt of 3)"
+		echo "e2e: the test host itself crashed or wedged; its partial results are discarded (kept in $log/e2e.crashed.$attempt) and the e2e tier runs again (attempt $attempt of 3)"
 		rc=0
 		run_e2e || rc=$?
 	done

@@ -13,12 +13,16 @@
 #   testhost.sh run SCRIPT [ARGS...] run "bash SCRIPT ARGS" inside the test host,
 #                                    stream its output, exit with its status
 #                                    (125: no status; 126: the test host's own
-#                                    kernel panicked, see tests/run.sh)
+#                                    kernel panicked or the test host stopped
+#                                    making progress, see tests/run.sh)
 #   testhost.sh env                  print the path of the env file
 #
 # Environment:
 #   BHYVE_TEST_CACHE        cache dir (default /var/cache/bhyve-linux-test)
 #   BHYVE_TESTHOST_TIMEOUT  hard timeout of one run in seconds (default 900)
+#   BHYVE_TESTHOST_STALL    stop a run whose script printed nothing for this
+#                           many seconds: the test host is wedged (default 300;
+#                           0: never)
 #   BHYVE_TESTHOST_MEM      test-host memory in MiB (default 4096)
 #   BHYVE_TESTHOST_SMP      test-host vCPUs (default 2)
 #   BHYVE_TESTHOST_CPU      QEMU -cpu of the test host (default EPYC,+svm,-xsave:
@@ -432,6 +436,25 @@ do_run() {
 	tpid=$!
 	# shellcheck disable=SC2064
 	trap "kill $qpid $tpid 2>/dev/null; exit 130" INT TERM
+	# A wedged test host (its CPUs stuck inside the emulated SVM, where
+	# not even its own lock-up watchdog runs) prints nothing more: stop it
+	# after BHYVE_TESTHOST_STALL seconds without new script output.
+	local stall=${BHYVE_TESTHOST_STALL:-300} size last=-1 quiet=0 stalled=0
+	while [ "$stall" -gt 0 ] && kill -0 "$qpid" 2>/dev/null; do
+		sleep 5
+		size=$(stat -c %s "$rundir/out" 2>/dev/null || echo 0)
+		if [ "$size" != "$last" ]; then
+			last=$size
+			quiet=0
+		else
+			quiet=$((quiet + 5))
+		fi
+		if [ "$quiet" -ge "$stall" ]; then
+			stalled=1
+			kill "$qpid" 2>/dev/null
+			break
+		fi
+	done
 	wait "$qpid" || rc=$?
 	wait "$tpid" || true
 
@@ -443,7 +466,10 @@ do_run() {
 	fi
 	if [ ! -s "$rundir/status" ]; then
 		local crashed=0
-		if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		if [ "$stalled" = 1 ]; then
+			echo "testhost: ERROR: no output for ${stall}s: the test host is wedged" >&2
+			crashed=1
+		elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 			echo "testhost: ERROR: timed out after ${timeout}s" >&2
 		elif grep -q 'Kernel panic - not syncing' "$rundir/console.log"; then
 			echo "testhost: ERROR: the test host's own kernel panicked" >&2
