@@ -25,6 +25,9 @@
 #                           0: never)
 #   BHYVE_TESTHOST_MEM      test-host memory in MiB (default 4096)
 #   BHYVE_TESTHOST_SMP      test-host vCPUs (default 2)
+#   BHYVE_TESTHOST_ACCEL    QEMU -accel of the test host (default tcg, i.e.
+#                           multi-threaded TCG; tcg,thread=single made the
+#                           e2e tier four times slower)
 #   BHYVE_TESTHOST_CPU      QEMU -cpu of the test host (default EPYC,+svm,-xsave:
 #                           TCG's emulated SVM lets a nested guest's XSETBV
 #                           through without the intercept KVM relies on, so
@@ -424,7 +427,7 @@ do_run() {
 	local timeout=${BHYVE_TESTHOST_TIMEOUT:-900} rc=0 qpid tpid
 	log "booting test host (kernel $KVER, -smp ${BHYVE_TESTHOST_SMP:-2}, timeout ${timeout}s, run dir $rundir)"
 	timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
-		-accel tcg -cpu "${BHYVE_TESTHOST_CPU:-EPYC,+svm,-xsave}" -m "${BHYVE_TESTHOST_MEM:-4096}" -smp "${BHYVE_TESTHOST_SMP:-2}" \
+		-accel "${BHYVE_TESTHOST_ACCEL:-tcg}" -cpu "${BHYVE_TESTHOST_CPU:-EPYC,+svm,-xsave}" -m "${BHYVE_TESTHOST_MEM:-4096}" -smp "${BHYVE_TESTHOST_SMP:-2}" \
 		-nographic -no-reboot -nodefaults -serial stdio \
 		-kernel "$KERNEL" -initrd "$TESTHOST_INITRD" \
 		-append "console=ttyS0 panic=-1 softlockup_panic=1 watchdog_thresh=30 quiet loglevel=1" \
