@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* Round x up to a multiple of a (a power of two), in x's type. */
+#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
 
 /* Record an error message (printf format) and return -1.  The message is
  * kept per thread; main() prints it once and exits. */

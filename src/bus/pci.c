@@ -210,7 +210,7 @@ unsigned pci_add_cap(struct pci_devinst *pi, uint8_t id, unsigned len)
 
 	if (off < 0x40)
 		off = 0x40;
-	off = (off + 3) & ~3u;
+	off = ALIGN_UP(off, 4u);
 	if (len < 2 || off + len > 256)
 		return 0;
 	/* Link at the end of the list. */

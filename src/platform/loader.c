@@ -134,8 +134,8 @@ static int elf_find_pvh(const uint8_t *img, uint64_t size, uint64_t *entry)
 		uint32_t namesz = le32(img + p), descsz = le32(img + p + 4);
 		uint32_t type = le32(img + p + 8);
 		uint64_t name = p + 12;
-		uint64_t desc = name + (((uint64_t)namesz + 3) & ~3ULL);
-		uint64_t next = desc + (((uint64_t)descsz + 3) & ~3ULL);
+		uint64_t desc = name + ALIGN_UP((uint64_t)namesz, 4);
+		uint64_t next = desc + ALIGN_UP((uint64_t)descsz, 4);
 
 		if (next > end || next <= p)
 			break;
@@ -274,9 +274,8 @@ static int elf_load_blob(const struct blob *b, const struct guest_mem *mem,
 	if (ei->load_end == 0)
 		return fail("ELF kernel has no loadable segments");
 	ei->entry64_ok = entry_mapped;
-	if (!ei->pvh)
-		ei->entry = ei->entry64;
 	if (!ei->pvh) {
+		ei->entry = ei->entry64;
 		if (!ei->is64)
 			return fail("32-bit ELF kernel without a PVH entry note "
 			    "is not supported");
@@ -433,8 +432,8 @@ static int bzimage_unpack(struct vm *vm, const struct blob *b,
 	vlen = le32(tail);
 	if (vlen == 0 || vlen > MAX_VMLINUX_SIZE)
 		return 1;
-	in_at = (kend + 0x1fffff) & ~0x1fffffULL;
-	out_at = (in_at + plen + 0x1fffff) & ~0x1fffffULL;
+	in_at = ALIGN_UP(kend, 2ULL << 20);
+	out_at = ALIGN_UP(in_at + plen, 2ULL << 20);
 	in = guest_ptr(&vm->mem, in_at, plen);
 	out = guest_ptr(&vm->mem, out_at, vlen);
 	if (in == NULL || out == NULL)

@@ -119,14 +119,12 @@ static void *map_guest_ram(uint64_t size)
 {
 	uint64_t span = size + GUEST_RAM_ALIGN;
 	uint8_t *raw, *p;
-	uintptr_t a;
 
 	raw = mmap(NULL, span, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED)
 		return NULL;
-	a = ((uintptr_t)raw + GUEST_RAM_ALIGN - 1) & ~(uintptr_t)(GUEST_RAM_ALIGN - 1);
-	p = (uint8_t *)a;
+	p = (uint8_t *)ALIGN_UP((uintptr_t)raw, GUEST_RAM_ALIGN);
 	if (p > raw)
 		munmap(raw, (size_t)(p - raw));
 	if (p + size < raw + span)
