@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 static struct vm the_vm;
@@ -135,28 +134,21 @@ static void on_stop(int fd, uint32_t events, void *arg)
  * while it finds nothing, so an idle VM costs about one wakeup a second;
  * guests that write the console also read its status, which exits and
  * flushes at once. */
-static int flush_tfd = -1;
+static struct ev *flush_timer;
 static long flush_period_ms = VM_COALESCED_FLUSH_MS;
 
 static void arm_flush_timer(long ms)
 {
-	struct itimerspec it = {
-		.it_interval = { ms / 1000, (ms % 1000) * 1000000L },
-		.it_value = { ms / 1000, (ms % 1000) * 1000000L },
-	};
+	uint64_t ns = (uint64_t)ms * 1000000u;
 
 	flush_period_ms = ms;
-	timerfd_settime(flush_tfd, 0, &it, NULL);
+	ev_timer_arm(flush_timer, ns, ns);
 }
 
-static void on_flush_timer(int fd, uint32_t events, void *arg)
+static void on_flush_timer(void *arg)
 {
-	uint64_t n;
 	long next;
-	(void)events;
-	if (read(fd, &n, sizeof(n)) < 0) {
-		/* spurious wakeup */
-	}
+
 	if (vm_coalesced_pending(arg)) {
 		vm_flush_coalesced(arg);
 		next = VM_COALESCED_FLUSH_MS;
@@ -173,11 +165,11 @@ static int start_flush_timer(struct vm *vm)
 {
 	if (vm->ring == NULL)
 		return 0;
-	flush_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (flush_tfd < 0)
-		return fail_errno("timerfd_create");
+	flush_timer = ev_timer_add(on_flush_timer, vm);
+	if (flush_timer == NULL)
+		return -1;
 	arm_flush_timer(VM_COALESCED_FLUSH_MS);
-	return ev_add(flush_tfd, false, on_flush_timer, vm) ? 0 : -1;
+	return 0;
 }
 
 static int pending_signal;
@@ -292,9 +284,8 @@ static int run_vm(void)
 	if (status == VM_EXIT_ERROR)
 		fail("%s", vm->exitmsg[0] ? vm->exitmsg : "VM error");
 	close(sfd);
-	if (flush_tfd >= 0)
-		close(flush_tfd);
-	flush_tfd = -1;
+	ev_del(flush_timer);
+	flush_timer = NULL;
 	return status;
 }
 

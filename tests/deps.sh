@@ -1,8 +1,8 @@
 #!/bin/sh
 # Install the Debian packages the build, the demo and the tests need.
 set -e
-PKGS="gcc make libc6-dev binutils liblzma-dev zlib1g-dev libzstd-dev libcmocka-dev python3 qemu-system-x86 \
-busybox-static cpio kmod xz-utils zstd pciutils"
+PKGS="gcc make libc6-dev binutils liblzma-dev zlib1g-dev libzstd-dev libmd-dev liburing-dev libslirp-dev \
+libcmocka-dev acpica-tools python3 busybox-static cpio kmod xz-utils zstd pciutils"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
@@ -16,3 +16,5 @@ if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $missing >&2
 fi
+# QEMU (test host, benchmark comparisons) from bookworm-backports.
+"$(dirname "$0")/backports.sh"

@@ -15,6 +15,15 @@ struct pci_devinst;
 #define PCI_MAXFUNC	8
 #define PCI_CFG_SIZE	4096
 
+/* BAR windows (spec/PLATFORM.md): I/O BARs from 0x2000, 32-bit memory
+ * BARs below the ECAM window, 64-bit BARs in a 32 GiB window above the
+ * highest RAM (aligned to its size). */
+#define PCI_IO_BASE	0x2000u
+#define PCI_IO_LIMIT	0x10000u
+#define PCI_MEM32_BASE	0xc0000000ULL
+#define PCI_MEM32_LIMIT	0xe0000000ULL
+#define PCI_MEM64_SIZE	(32ULL << 30)
+
 #define PCI_ECAM_BASE	0xe0000000ULL
 #define PCI_ECAM_SIZE	0x10000000ULL	/* 256 buses x 1 MiB */
 
@@ -54,6 +63,21 @@ struct pci_devinst {
 	pthread_mutex_t lock;
 	void *softc;
 };
+
+/* The IOAPIC pin (GSI 16..23) that INTx pin `pin` (1 = INTA .. 4 = INTD)
+ * of a device at bus/slot raises: a fixed swizzle that the ACPI _PRT and
+ * the MP table describe and the INTx code uses. */
+static inline unsigned pci_intx_gsi(unsigned bus, unsigned slot, unsigned pin)
+{
+	return 16 + ((bus + slot + pin - 1) & 7);
+}
+/* Base of the 64-bit BAR window for a guest with `highmem` bytes of RAM
+ * above 4 GiB. */
+static inline uint64_t pci_mem64_base(uint64_t highmem)
+{
+	uint64_t top = (4ULL << 30) + highmem;
+	return (top + PCI_MEM64_SIZE - 1) & ~(PCI_MEM64_SIZE - 1);
+}
 
 /* Parse "-s" argument into the config tree (bhyve syntax). */
 int pci_parse_slot(const char *opt);

@@ -21,4 +21,18 @@
 #define KVM_PRIVATE_ADDR	0xfeffc000ULL
 #define KVM_PRIVATE_SIZE	0x4000ULL
 
+/* ACPI fixed hardware (FADT) and firmware tables; see spec/PLATFORM.md */
+#define ACPI_RSDP_ADDR		0xf2400	/* RSDP in the BIOS area */
+#define ACPI_TABLES_END		0x100000	/* tables follow the RSDP up to 1 MiB */
+#define PM1A_EVT_PORT		0x400	/* PM1a status (2 bytes), enable at +2 */
+#define PM1A_CNT_PORT		0x404	/* PM1a control */
+#define PM_TMR_PORT		0x408	/* 32-bit PM timer, 3.579545 MHz */
+#define GPE0_PORT		0x40c	/* GPE0 status/enable */
+#define SMI_CMD_PORT		0xb2
+#define ACPI_ENABLE_CMD		0xa0
+#define ACPI_DISABLE_CMD	0xa1
+#define SCI_IRQ_LINE		9	/* level, active low */
+#define HPET_BASE		0xfed00000ULL
+#define HPET_SIZE		0x400
+
 #endif

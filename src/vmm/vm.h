@@ -97,6 +97,9 @@ void vm_destroy(struct vm *vm);
  * answer.  Returns 0, or -1 when KVM cannot (the writes then exit as
  * usual; callers need not care). */
 int vm_coalesce_pio(struct vm *vm, uint16_t port, uint16_t len, bool on);
+/* Map / unmap the ring page (vm_create_vcpus, vm_destroy). */
+void vm_map_coalesced_ring(struct vm *vm);
+void vm_unmap_coalesced_ring(struct vm *vm);
 /* Replay the queued writes through the port/MMIO tables, in order. */
 void vm_flush_coalesced(struct vm *vm);
 /* Whether there is anything queued (cheap, lock-free). */

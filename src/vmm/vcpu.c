@@ -1,0 +1,372 @@
+/* vCPU threads: boot registers, KVM_RUN, the exit-dispatch table, exit
+ * statistics (BHYVE_TRACE), start and stop. */
+#include "vmm/vm.h"
+#include "bus/mmio.h"
+#include "bus/pio.h"
+#include "util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+static void flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type,
+    bool code64)
+{
+	*s = (struct kvm_segment){
+		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
+		.present = 1, .dpl = 0, .db = code64 ? 0 : 1, .s = 1,
+		.l = code64 ? 1 : 0, .g = 1,
+	};
+}
+
+static int vcpu_boot_regs(struct vcpu *v, const struct boot_state *b)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	bool lm = b->mode == BOOT_LONG64;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return fail_errno("KVM_GET_SREGS");
+	flat_seg(&s.cs, 0x10, 0xb, lm);
+	flat_seg(&s.ds, 0x18, 0x3, false);
+	s.es = s.fs = s.gs = s.ss = s.ds;
+	s.gdt.base = b->gdt_base;
+	s.gdt.limit = 4 * 8 - 1;
+	s.idt.base = 0;
+	s.idt.limit = 0;
+	s.cr0 = 0x11;			/* PE | ET */
+	s.cr4 = 0;
+	s.efer = 0;
+	if (lm) {
+		s.cr3 = b->cr3;
+		s.cr4 = 0x20;		/* PAE */
+		s.cr0 |= 0x80000000u;	/* PG */
+		s.efer = 0x500;		/* LME | LMA */
+	}
+	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
+		return fail_errno("KVM_SET_SREGS");
+	memset(&r, 0, sizeof(r));
+	r.rflags = 2;
+	r.rip = b->rip;
+	r.rsi = b->rsi;
+	r.rbx = b->rbx;
+	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
+		return fail_errno("KVM_SET_REGS");
+	return 0;
+}
+
+/* ---- exit dispatch ---- */
+
+/* Each handler returns 0 to keep running, 1 when the VM is to stop. */
+typedef int (*exit_handler_t)(struct vcpu *v);
+
+static int exit_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	int size = run->io.size;
+	bool in = run->io.direction == KVM_EXIT_IO_IN;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+
+	if ((size != 1 && size != 2 && size != 4) ||
+	    run->io.data_offset + (uint64_t)run->io.count * (uint64_t)size >
+	    v->run_size) {
+		vm_request_exit(v->vm, VM_EXIT_ERROR,
+		    "vcpu %u: malformed I/O exit", v->index);
+		return 1;
+	}
+	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
+		uint32_t val = 0;
+		enum pio_result r;
+
+		if (!in)
+			memcpy(&val, data, (size_t)size);
+		r = pio_dispatch(run->io.port, size, in, &val);
+		if (r == PIO_ERROR) {
+			vm_request_exit(v->vm, VM_EXIT_ERROR, "vcpu %u: port "
+			    "0x%x: %s", v->index, run->io.port, last_error());
+			return 1;
+		}
+		if (r == PIO_UNHANDLED && v->vm->strictio) {
+			vm_request_exit(v->vm, VM_EXIT_ERROR, "vcpu %u: "
+			    "unhandled %s%c of port 0x%04x (-e)", v->index,
+			    in ? "in" : "out",
+			    size == 1 ? 'b' : size == 2 ? 'w' : 'l',
+			    run->io.port);
+			return 1;
+		}
+		if (in)
+			memcpy(data, &val, (size_t)size);
+	}
+	return 0;
+}
+
+static int exit_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint64_t val = 0;
+	int len = (int)run->mmio.len;
+	enum mmio_result r;
+
+	if (len < 1 || len > 8) {
+		vm_request_exit(v->vm, VM_EXIT_ERROR,
+		    "vcpu %u: malformed MMIO exit", v->index);
+		return 1;
+	}
+	if (run->mmio.is_write)
+		memcpy(&val, run->mmio.data, (size_t)len);
+	r = mmio_dispatch(run->mmio.phys_addr, len, run->mmio.is_write, &val);
+	if (r == MMIO_ERROR) {
+		vm_request_exit(v->vm, VM_EXIT_ERROR, "vcpu %u: MMIO 0x%llx: %s",
+		    v->index, (unsigned long long)run->mmio.phys_addr,
+		    last_error());
+		return 1;
+	}
+	if (!run->mmio.is_write)
+		memcpy(run->mmio.data, &val, (size_t)len);
+	return 0;
+}
+
+static int exit_shutdown(struct vcpu *v)
+{
+	vm_request_exit(v->vm, VM_EXIT_TRIPLEFAULT, "vcpu %u: triple fault",
+	    v->index);
+	return 1;
+}
+
+static int exit_internal(struct vcpu *v)
+{
+	vm_request_exit(v->vm, VM_EXIT_ERROR, "vcpu %u: KVM internal error, "
+	    "suberror %u", v->index, v->run->internal.suberror);
+	return 1;
+}
+
+static int exit_fail_entry(struct vcpu *v)
+{
+	vm_request_exit(v->vm, VM_EXIT_ERROR, "vcpu %u: VM entry failed, "
+	    "hardware reason 0x%llx", v->index, (unsigned long long)
+	    v->run->fail_entry.hardware_entry_failure_reason);
+	return 1;
+}
+
+static int exit_system_event(struct vcpu *v)
+{
+	switch (v->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_request_exit(v->vm, VM_EXIT_POWEROFF, NULL);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_request_exit(v->vm, VM_EXIT_REBOOT, NULL);
+		break;
+	default:
+		vm_request_exit(v->vm, VM_EXIT_ERROR, "vcpu %u: system event "
+		    "%u", v->index, v->run->system_event.type);
+		break;
+	}
+	return 1;
+}
+
+static int exit_rdmsr(struct vcpu *v)
+{
+	/* Only reached with x86.strictmsr=false: unknown MSRs read as 0. */
+	v->run->msr.error = 0;
+	v->run->msr.data = 0;
+	return 0;
+}
+
+static int exit_wrmsr(struct vcpu *v)
+{
+	v->run->msr.error = 0;
+	return 0;
+}
+
+static int exit_intr(struct vcpu *v)
+{
+	(void)v;
+	return 0;
+}
+
+static const exit_handler_t exit_handlers[] = {
+	[KVM_EXIT_IO] = exit_io,
+	[KVM_EXIT_MMIO] = exit_mmio,
+	[KVM_EXIT_SHUTDOWN] = exit_shutdown,
+	[KVM_EXIT_INTERNAL_ERROR] = exit_internal,
+	[KVM_EXIT_FAIL_ENTRY] = exit_fail_entry,
+	[KVM_EXIT_SYSTEM_EVENT] = exit_system_event,
+	[KVM_EXIT_X86_RDMSR] = exit_rdmsr,
+	[KVM_EXIT_X86_WRMSR] = exit_wrmsr,
+	[KVM_EXIT_INTR] = exit_intr,
+};
+
+/* ---- exit statistics (BHYVE_TRACE) ---- */
+
+static void trace_exit(struct vcpu *v, uint32_t reason)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(v->exits); i++)
+		total += v->exits[i];
+	if (total == 0)
+		trace_point("vcpu %u: first exit, reason %u", v->index, reason);
+	else if ((total & 4095) == 0)
+		trace_point("vcpu %u: %llu exits", v->index,
+		    (unsigned long long)total);
+	v->exits[reason < ARRAY_SIZE(v->exits) ? reason : 0]++;
+	if (reason == KVM_EXIT_IO && v->pio_exits != NULL)
+		v->pio_exits[v->run->io.port * 2u +
+		    (v->run->io.direction == KVM_EXIT_IO_OUT)]++;
+}
+
+static void trace_report(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->topo.cpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		char line[200];
+		int n = 0;
+
+		for (size_t r = 0; r < ARRAY_SIZE(v->exits); r++)
+			if (v->exits[r] && n < (int)sizeof(line) - 24)
+				n += snprintf(line + n, sizeof(line) - (size_t)n,
+				    " %zu:%llu", r,
+				    (unsigned long long)v->exits[r]);
+		trace_point("vcpu %u exits by reason:%s", i, n ? line : " none");
+		if (v->pio_exits == NULL)
+			continue;
+		/* The busiest ports, most first. */
+		for (int k = 0; k < 8; k++) {
+			uint32_t best = 0, at = 0;
+			for (uint32_t j = 0; j < 65536 * 2; j++)
+				if (v->pio_exits[j] > best)
+					best = v->pio_exits[at = j];
+			if (best == 0)
+				break;
+			trace_point("vcpu %u  %s 0x%04x: %u", i,
+			    (at & 1) ? "out" : "in ", at / 2, best);
+			v->pio_exits[at] = 0;
+		}
+		free(v->pio_exits);
+		v->pio_exits = NULL;
+	}
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	sigset_t set;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu %u", v->index);
+	pthread_setname_np(pthread_self(), name);
+	if (v->pinned && pthread_setaffinity_np(pthread_self(),
+	    sizeof(v->cpuset), &v->cpuset) != 0) {
+		vm_request_exit(vm, VM_EXIT_ERROR, "vcpu %u: cannot pin to the "
+		    "host CPUs of vcpu.%u.cpuset", v->index, v->index);
+		return NULL;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!atomic_load(&vm->stopping)) {
+		uint32_t reason;
+
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			vm_request_exit(vm, VM_EXIT_ERROR, "vcpu %u: KVM_RUN: %s",
+			    v->index, strerror(errno));
+			break;
+		}
+		reason = v->run->exit_reason;
+		if (trace_on)
+			trace_exit(v, reason);
+		/* Writes the guest queued before this exit happened first. */
+		if (vm_coalesced_pending(vm))
+			vm_flush_coalesced(vm);
+		if (reason >= ARRAY_SIZE(exit_handlers) ||
+		    exit_handlers[reason] == NULL) {
+			vm_request_exit(vm, VM_EXIT_ERROR, "vcpu %u: unhandled "
+			    "KVM exit reason %u", v->index, reason);
+			break;
+		}
+		if (exit_handlers[reason](v) != 0)
+			break;
+	}
+	return NULL;
+}
+
+#define VCPU_STACK_SIZE (512u << 10)
+
+int vm_start_vcpus(struct vm *vm)
+{
+	struct sigaction sa;
+	pthread_attr_t attr;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) != 0)
+		return fail_errno("sigaction");
+	if (vcpu_boot_regs(&vm->vcpus[0], &vm->boot) != 0)
+		return -1;
+	/* A vCPU thread needs little stack; glibc's default 8 MiB mapping
+	 * can also be backed by a 2 MiB transparent huge page on first
+	 * touch, which would count as VMM memory for nothing. */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
+	for (unsigned i = 0; i < vm->topo.cpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		int e;
+
+		if (trace_on)
+			v->pio_exits = calloc(65536 * 2, sizeof(uint32_t));
+		e = pthread_create(&v->thread, &attr, vcpu_thread, v);
+		if (e != 0) {
+			pthread_attr_destroy(&attr);
+			errno = e;
+			return fail_errno("cannot start vcpu thread %u", i);
+		}
+		v->started = true;
+	}
+	pthread_attr_destroy(&attr);
+	return 0;
+}
+
+void vm_stop_vcpus(struct vm *vm)
+{
+	bool joined = false;
+
+	atomic_store(&vm->stopping, true);
+	for (unsigned i = 0; i < vm->topo.cpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->started)
+			continue;
+		v->run->immediate_exit = 1;
+		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+	}
+	for (unsigned i = 0; i < vm->topo.cpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (v->started) {
+			pthread_join(v->thread, NULL);
+			v->started = false;
+			joined = true;
+		}
+	}
+	if (joined && trace_on)
+		trace_report(vm);
+	/* The last queued writes (console output) are not lost. */
+	if (joined)
+		vm_flush_coalesced(vm);
+}
+
