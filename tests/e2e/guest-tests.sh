@@ -8,5 +8,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 export KERNEL VMLINUX GUEST_INITRD
 "$here/../kvm/run.sh"
 "$here/../kvm/run.sh" --nested
-python3 "$here/vmtest.py"
+python3 "$here/group-core.py"
 exit 0

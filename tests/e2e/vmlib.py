@@ -1,0 +1,136 @@
+"""Shared helpers of the end-to-end groups (tests/e2e/group-*.py), run inside
+the nested test host (tests/e2e/testhost.sh).  Each group prints
+"PLAN: N" first (the number of checks it must run), then "PASS: e2e/NAME"
+or "FAIL: e2e/NAME: why" per check; the runner fails a group that reported
+fewer checks than planned.  Standard library only."""
+
+import os
+import re
+import select
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BHYVE = os.environ.get("BHYVE", os.path.join(TOP, "build", "bhyve"))
+KERNEL = os.environ["KERNEL"]
+VMLINUX = os.environ.get("VMLINUX", "")
+INITRD = os.environ["GUEST_INITRD"]
+LOGDIR = os.environ.get("BHYVE_TEST_RUNDIR", "/tmp")
+BOOT_TIMEOUT = 240
+
+results = []
+
+
+def report(name, ok, why=""):
+    results.append(ok)
+    print(("PASS: e2e/%s" % name) if ok else ("FAIL: e2e/%s: %s" % (name, why)),
+          flush=True)
+
+
+class Console:
+    """Reads a file descriptor into a buffer; waits for patterns."""
+
+    def __init__(self, fd, log):
+        self.fd = fd
+        self.buf = b""
+        self.log = open(os.path.join(LOGDIR, log), "wb")
+
+    def pump(self, timeout):
+        r, _, _ = select.select([self.fd], [], [], timeout)
+        if not r:
+            return False
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            return None
+        self.buf += data
+        self.log.write(data)
+        self.log.flush()
+        return True
+
+    def expect(self, pattern, timeout=BOOT_TIMEOUT):
+        """Wait for a regex (bytes) in the output after the last match."""
+        rx = re.compile(pattern)
+        end = time.time() + timeout
+        while True:
+            m = rx.search(self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return m
+            left = end - time.time()
+            if left <= 0 or self.pump(min(left, 1.0)) is None:
+                m = rx.search(self.buf)
+                if m:
+                    self.buf = self.buf[m.end():]
+                return m
+
+    def send(self, text):
+        os.write(self.fd, text.encode())
+
+
+def bhyve_args(*extra, kernel=None, cmdline="console=ttyS0", com1="stdio",
+               cpus="1", mem="256M", name="e2evm"):
+    return [BHYVE, "-c", cpus, "-m", mem, "-s", "0,hostbridge", "-s", "31,lpc",
+            "-l", "com1," + com1, *extra,
+            "-o", "boot.kernel=" + (kernel or KERNEL),
+            "-o", "boot.initrd=" + INITRD,
+            "-o", "boot.cmdline=" + cmdline, name]
+
+
+def wait_exit(proc, timeout):
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
+def run_script_boot(name, args, script, timeout=BOOT_TIMEOUT):
+    """Boot with bhyvetest=script, stdio on pipes; once the guest's script
+    shell is up (input sent earlier would be eaten by the guest's serial
+    driver probing the UART), type `script`; return (status, output)."""
+    t0 = time.time()
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    con = Console(proc.stdout.fileno(), name + ".log")
+    if con.expect(rb"BHYVE-GUEST-SCRIPT", timeout) is not None:
+        proc.stdin.write(script.encode())
+        proc.stdin.flush()
+    end = time.time() + timeout
+    while time.time() < end and con.pump(1.0) is not None:
+        pass
+    rc = wait_exit(proc, 10)
+    out = open(os.path.join(LOGDIR, name + ".log"), "rb").read().decode(
+        errors="replace")
+    print("  (%s: %.1f s)" % (name, time.time() - t0), flush=True)
+    return rc, out
+
+
+def threads(pid):
+    """{thread name: allowed CPU list} of a process."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            comm = open("/proc/%d/task/%s/comm" % (pid, tid)).read().strip()
+            st = open("/proc/%d/task/%s/status" % (pid, tid)).read()
+        except OSError:
+            continue
+        m = re.search(r"Cpus_allowed_list:\s*(\S+)", st)
+        out[comm] = m.group(1) if m else ""
+    return out
+
+
+
+
+def plan(n):
+    """Announce how many checks this group runs (first line of output)."""
+    print("PLAN: %d" % n, flush=True)
+
+
+def finish():
+    """Exit status of a group: 0 when every check passed."""
+    sys.exit(0 if results and all(results) else 1)
