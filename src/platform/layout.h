@@ -14,7 +14,9 @@
 #define EBDA_ADDR		0x9fc00
 #define BIOS_AREA_ADDR		0xa0000	/* 640 KiB .. 1 MiB: reserved */
 #define MPTABLE_ADDR		0xf0000
-#define MPTABLE_MAX		0x2000
+#define MPTABLE_MAX		0x1000
+#define SMBIOS_ADDR		0xf1000	/* SMBIOS entry point and tables, */
+#define SMBIOS_MAX		0x1400	/* up to the ACPI RSDP */
 #define KERNEL_ADDR		0x100000
 
 /* KVM's private pages (see vmm/vm.c), reserved in e820 */
