@@ -6,6 +6,7 @@
 #include "vmm/vm.h"
 
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,8 +161,9 @@ int pincpu_parse(const char *opt)
 {
 	unsigned vcpu, host;
 	const char *colon = strchr(opt, ':');
-	char num[16], name[32], val[256];
+	char num[16], name[32], *val;
 	const char *old;
+	int r;
 
 	if (colon == NULL || colon == opt || (size_t)(colon - opt) >= sizeof(num))
 		return fail("invalid format '%s' for -p (expected vcpu:hostcpu)",
@@ -171,15 +173,22 @@ int pincpu_parse(const char *opt)
 	if (parse_uint_range(num, 0, VM_MAXCPU - 1, &vcpu) != 0)
 		return fail("invalid vcpu '%s' in -p %s (0 to %d)", num, opt,
 		    VM_MAXCPU - 1);
-	if (parse_uint_range(colon + 1, 0, 1023, &host) != 0)
-		return fail("invalid host cpu '%s' in -p %s", colon + 1, opt);
+	if (parse_uint_range(colon + 1, 0, CPU_SETSIZE - 1, &host) != 0)
+		return fail("invalid host cpu '%s' in -p %s (0 to %d)",
+		    colon + 1, opt, CPU_SETSIZE - 1);
+	/* Every -p for a vCPU adds a host CPU to its list, as bhyve does;
+	 * the list grows without bound (no fixed-size buffer). */
 	snprintf(name, sizeof(name), "vcpu.%u.cpuset", vcpu);
 	old = config_get_raw(name);
 	if (old)
-		snprintf(val, sizeof(val), "%s,%u", old, host);
+		r = asprintf(&val, "%s,%u", old, host);
 	else
-		snprintf(val, sizeof(val), "%u", host);
-	return config_set(name, val);
+		r = asprintf(&val, "%u", host);
+	if (r < 0)
+		return fail("out of memory");
+	r = config_set(name, val);
+	free(val);
+	return r;
 }
 
 int gdb_parse(const char *opt)

@@ -154,7 +154,7 @@ static void test_pin(void **state)
 	setup(NULL);
 	assert_int_equal(RUN("-p", "13", "vm"), EXIT_EX_USAGE);
 	setup(NULL);
-	assert_int_equal(RUN("-p", "16:0", "vm"), EXIT_EX_USAGE);
+	assert_int_equal(RUN("-p", "1024:0", "vm"), EXIT_EX_USAGE);
 	setup(NULL);
 	assert_int_equal(RUN("-p", "0:x", "vm"), EXIT_EX_USAGE);
 }
@@ -171,14 +171,24 @@ static void test_pincpu_parse(void **state)
 	assert_int_equal(bits[0], 0x01);
 	assert_int_equal(bits[127], 0x80);
 
-	assert_int_equal(pincpu_parse("16:0"), -1);
+	assert_int_equal(pincpu_parse("1024:0"), -1);
+	/* 100 host CPUs for one vCPU: none is dropped */
+	for (unsigned i = 0; i < 100; i++) {
+		char o[32];
+		snprintf(o, sizeof(o), "7:%u", 900 + i);
+		assert_int_equal(pincpu_parse(o), 0);
+	}
+	assert_int_equal(cpuset_parse(config_get("vcpu.7.cpuset"), bits, 1024), 0);
+	for (unsigned c = 0; c < 1024; c++)
+		assert_int_equal(!!(bits[c / 8] & (1u << (c % 8))),
+		    c >= 900 && c < 1000);
 	assert_int_equal(pincpu_parse("0:1024"), -1);
 	assert_int_equal(pincpu_parse(":3"), -1);
 	assert_int_equal(pincpu_parse("1:"), -1);
 	assert_int_equal(pincpu_parse("x:1"), -1);
 	assert_int_equal(pincpu_parse("1:-1"), -1);
 	assert_int_equal(pincpu_parse("13"), -1);
-	assert_null(config_get("vcpu.16.cpuset"));
+	assert_null(config_get("vcpu.1024.cpuset"));
 	assert_null(config_get("vcpu.0.cpuset"));
 }
 
@@ -265,10 +275,10 @@ static void expect_topology(const char *arg, const char *cpus,
 
 static void test_cpus(void **state)
 {
-	static const char *const bad[] = { "17", "0", "cpus=4,sockets=2",
-	    "cpus=4,sockets=2,cores=2,threads=2", "sockets=17", "x",
+	static const char *const bad[] = { "1025", "0", "cpus=4,sockets=2",
+	    "cpus=4,sockets=2,cores=2,threads=2", "sockets=1025", "x",
 	    "cpus=", "sockets=2,cores=x", "bogus=1", "4,8", "",
-	    "sockets=4,cores=4,threads=2", "cpus=-1" };
+	    "sockets=32,cores=32,threads=2", "cpus=-1" };
 	(void)state;
 
 	expect_topology("4", "4", "4", "1", "1");
@@ -304,7 +314,8 @@ static void test_topology_parse(void **state)
 	/* a failed -c leaves the previous topology alone */
 	assert_config("cpus", "2");
 	assert_int_equal(topology_parse("sockets=0"), -1);
-	assert_int_equal(topology_parse("cpus=32"), -1);
+	assert_int_equal(topology_parse("cpus=1025"), -1);
+	assert_non_null(strstr(last_error(), "at most 1024"));
 	assert_config("threads", "2");
 }
 
