@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "devices/lpc.h"
 #include "options.h"
 #include "util.h"
 
@@ -391,7 +392,9 @@ static void test_slot_legacy_config(void **state)
 	assert_config("pci.0.4.0.port.1.path", "/b.iso");
 	assert_config("pci.0.5.0.foo", "bar");
 	assert_config("pci.0.5.0.flag", "true");
-	assert_config("pci.0.6.0.devpath", "/dev/nvd0");
+	assert_config("pci.0.6.0.path", "/dev/nvd0");
+	assert_config("pci.0.6.0.maxq", "4");
+	assert_null(config_get("pci.0.6.0.devpath"));
 	assert_config("pci.0.6.0.maxq", "4");
 	assert_config("pci.0.7.0.sharename", "share");
 	assert_config("pci.0.7.0.path", "/srv");
@@ -421,14 +424,67 @@ static void test_lpc(void **state)
 	assert_null(config_get("lpc.bootvars"));
 	assert_config("lpc.pc-testdev", "true");
 
+	/* libvirt's UEFI form: the fwcfg= field goes to the lpc node */
+	setup(NULL);
+	assert_int_equal(RUN("-l", "bootrom,/fw/BHYVE_UEFI.fd,/vars/vm.fd,"
+	    "fwcfg=qemu", "vm"), -1);
+	assert_config("lpc.bootrom", "/fw/BHYVE_UEFI.fd");
+	assert_config("lpc.bootvars", "/vars/vm.fd");
+	assert_config("lpc.fwcfg", "qemu");
+	setup(NULL);
+	assert_int_equal(RUN("-l", "bootrom,/fw/BHYVE_UEFI.fd,fwcfg=qemu",
+	    "vm"), -1);
+	assert_null(config_get("lpc.bootvars"));
+	assert_config("lpc.fwcfg", "qemu");
+	/* names are case-insensitive; pc-testdev ignores what follows */
+	setup(NULL);
+	assert_int_equal(RUN("-l", "COM1,stdio", "-l", "pc-testdev,x", "vm"),
+	    -1);
+	assert_config("lpc.com1.path", "stdio");
+	assert_config("lpc.pc-testdev", "true");
+	/* tpm,type,path[,options] */
+	setup(NULL);
+	assert_int_equal(RUN("-l", "tpm,passthru,/dev/tpm0", "vm"), -1);
+	assert_config("tpm.type", "passthru");
+	assert_config("tpm.path", "/dev/tpm0");
+	assert_config("tpm.version", "2.0");
+	setup(NULL);
+	assert_int_equal(RUN("-l", "tpm,swtpm,/run/s.sock,version=1.2", "vm"),
+	    -1);
+	assert_config("tpm.version", "1.2");
+
 	static const char *const bad[] = { "bogus", "com1", "com1,", "com5,stdio",
-	    "bootrom", "", ",stdio", "pc-testdev,x", "fwcfg,other" };
+	    "bootrom", "bootrom,", "bootrom,,vars", "", ",stdio", "fwcfg,other",
+	    "tpm", "tpm,passthru", "tpm,passthru,", "tpm,,/dev/tpm0" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		const char *args[] = { "-l", bad[i], "vm" };
 		setup(NULL);
 		if (run_argv(3, args) != EXIT_EX_USAGE)
 			fail_msg("-l '%s' not rejected with 64", bad[i]);
 	}
+}
+
+static void test_nvme_bootrom_aliases(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN("-s", "6,nvme,ram=1024,maxq=2", "-s",
+	    "7,nvme,/img,ser=ABC", "vm"), -1);
+	assert_config("pci.0.6.0.ram", "1024");
+	assert_config("pci.0.6.0.maxq", "2");
+	assert_null(config_get("pci.0.6.0.path"));
+	assert_config("pci.0.7.0.path", "/img");
+	assert_config("pci.0.7.0.ser", "ABC");
+	/* the newer machine-independent names stand for lpc.bootrom/vars */
+	assert_null(lpc_bootrom());
+	setup(NULL);
+	assert_int_equal(RUN("-o", "bootrom=/fw.fd", "-o", "bootvars=/v.fd",
+	    "vm"), -1);
+	assert_string_equal(lpc_bootrom(), "/fw.fd");
+	assert_string_equal(lpc_bootvars(), "/v.fd");
+	setup(NULL);
+	assert_int_equal(RUN("-o", "bootrom=/fw.fd", "-l", "bootrom,/lpc.fd",
+	    "vm"), -1);
+	assert_string_equal(lpc_bootrom(), "/lpc.fd");
 }
 
 static void test_o_and_k(void **state)
@@ -554,6 +610,7 @@ int run_options_tests(void)
 		cmocka_unit_test_setup(test_slot_errors, setup),
 		cmocka_unit_test_setup(test_slot_legacy_config, setup),
 		cmocka_unit_test_setup(test_lpc, setup),
+		cmocka_unit_test_setup(test_nvme_bootrom_aliases, setup),
 		cmocka_unit_test_setup(test_o_and_k, setup),
 		cmocka_unit_test_setup(test_usage_errors, setup),
 		cmocka_unit_test_setup(test_help, setup),
