@@ -6,6 +6,7 @@
 #include "bus/pio.h"
 #include "config.h"
 #include "devices/lpc.h"
+#include "monitor.h"
 #include "options.h"
 #include "platform/loader.h"
 #include "platform/mptable.h"
@@ -261,6 +262,8 @@ static int run_vm(void)
 	    config_get_bool("virtio_msix", true, &b) != 0 ||
 	    config_get_bool("boot.decompress", false, &decompress) != 0)
 		return -1;
+	if (vm->wired && vm_check_wired(memsize) != 0)
+		return -1;
 	kernel = config_get("boot.kernel");
 	initrd = config_get("boot.initrd");
 	cmdline = config_get("boot.cmdline");
@@ -326,7 +329,7 @@ int main(int argc, char **argv)
 {
 	sigset_t block;
 	int r;
-	bool dump;
+	bool dump, mon;
 
 	trace_init();
 	install_crash_handlers();
@@ -364,6 +367,22 @@ int main(int argc, char **argv)
 	if (dump) {
 		config_dump(stdout);
 		return 0;
+	}
+	if (config_get_bool("monitor", false, &mon) != 0 ||
+	    (mon && monitor_check_config() != 0)) {
+		fprintf(stderr, "bhyve: %s\n", last_error());
+		return EXIT_VMERROR;
+	}
+	if (mon) {
+		/* -M: this process stays the monitor; VM processes return
+		 * here with -1 and go on below. */
+		r = monitor_run();
+		if (r >= 0) {
+			if (r == VM_EXIT_ERROR &&
+			    strcmp(last_error(), "unknown error") != 0)
+				fprintf(stderr, "bhyve: %s\n", last_error());
+			return r;
+		}
 	}
 
 	r = run_vm();

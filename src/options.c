@@ -14,7 +14,7 @@
 void options_usage(void)
 {
 	fprintf(stderr,
-	    "Usage: bhyve [-AaCDeHhPSuWwxY]\n"
+	    "Usage: bhyve [-AaCDeHhMPSuWwxY]\n"
 	    "       %*s [-c [[cpus=]numcpus][,sockets=n][,cores=n][,threads=n]]\n"
 	    "       %*s [-G port] [-k config_file] [-l lpc] [-m mem] [-o var=value]\n"
 	    "       %*s [-p vcpu:hostcpu] [-r file] [-s pci] [-U uuid] vmname\n"
@@ -32,6 +32,7 @@ void options_usage(void)
 	    "       -k: key=value flat config file\n"
 	    "       -l: LPC device configuration\n"
 	    "       -m: memory size\n"
+	    "       -M: monitor mode: restart the VM when the guest reboots\n"
 	    "       -o: set config 'var' to 'value'\n"
 	    "       -P: vmexit from the guest on pause\n"
 	    "       -p: pin 'vcpu' to 'hostcpu'\n"
@@ -229,7 +230,7 @@ int options_parse(int argc, char **argv)
 
 	optind = 0;	/* glibc: 0 fully resets getopt's state */
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+:aAc:CDeG:hHk:l:m:o:p:Pr:s:SuU:wWxY"))
+	while ((c = getopt(argc, argv, "+:aAc:CDeG:hHk:l:m:Mo:p:Pr:s:SuU:wWxY"))
 	    != -1) {
 		int r = 0;
 		switch (c) {
@@ -278,6 +279,7 @@ int options_parse(int argc, char **argv)
 			if (pincpu_parse(optarg) != 0)
 				return EXIT_EX_USAGE;
 			break;
+		case 'M': r = set_flag("monitor", "true"); break;
 		case 'P': r = set_flag("x86.vmexit_on_pause", "true"); break;
 		case 'r': r = config_set("restore.file", optarg); break;
 		case 's':

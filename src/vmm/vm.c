@@ -18,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* Addresses KVM needs for its own use (real-mode TSS, identity map); kept
@@ -199,6 +200,45 @@ static int add_region(struct vm *vm, int slot, uint64_t gpa, uint64_t size)
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 		return fail_errno("KVM_SET_USER_MEMORY_REGION");
 	return 0;
+}
+
+/* Whether this process may lock memory beyond RLIMIT_MEMLOCK
+ * (CAP_IPC_LOCK in its effective set, bit 14). */
+static bool have_ipc_lock(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	bool r = false;
+
+	if (f == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long long caps;
+		if (sscanf(line, "CapEff: %llx", &caps) == 1) {
+			r = (caps >> 14) & 1;
+			break;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+/* -S: check the locked-memory limit before mapping anything, so a too
+ * small limit is one clear message instead of a failed mlock. */
+int vm_check_wired(uint64_t size)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0)
+		return fail_errno("getrlimit(RLIMIT_MEMLOCK)");
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= size ||
+	    have_ipc_lock())
+		return 0;
+	return fail("wired guest memory (-S, memory.wired) needs %llu KiB "
+	    "locked, but the locked-memory limit (RLIMIT_MEMLOCK, ulimit -l) "
+	    "is %llu KiB: raise it or run with CAP_IPC_LOCK",
+	    (unsigned long long)(size >> 10),
+	    (unsigned long long)(rl.rlim_cur >> 10));
 }
 
 int vm_setup_memory(struct vm *vm, uint64_t size)

@@ -87,6 +87,8 @@ struct vm {
 /* Open /dev/kvm and create an empty VM; -1 with a message on failure. */
 int vm_open(struct vm *vm);
 int vm_setup_memory(struct vm *vm, uint64_t size);
+/* -S: fail clearly when RLIMIT_MEMLOCK cannot cover `size` bytes. */
+int vm_check_wired(uint64_t size);
 int vm_create_vcpus(struct vm *vm);
 int vm_start_vcpus(struct vm *vm);
 /* Ask the VM to stop with a status (first request wins). */
