@@ -230,7 +230,7 @@ int options_parse(int argc, char **argv)
 
 	optind = 0;	/* glibc: 0 fully resets getopt's state */
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+:aAc:CDeG:hHk:l:m:Mo:p:Pr:s:SuU:wWxY"))
+	while ((c = getopt(argc, argv, "+:aAc:CDeG:hHIk:K:l:m:Mo:p:Pr:s:SuU:wWxY"))
 	    != -1) {
 		int r = 0;
 		switch (c) {
@@ -252,6 +252,11 @@ int options_parse(int argc, char **argv)
 			options_usage();
 			return 0;
 		case 'H': r = set_flag("x86.vmexit_on_hlt", "true"); break;
+		case 'I':
+			/* bhyve's old "add an I/O APIC" flag: there always is
+			 * one; FreeBSD accepts and ignores it (libvirt). */
+			break;
+		case 'K': r = config_set("keyboard.layout", optarg); break;
 		case 'k':
 			if (config_parse_file(optarg) != 0)
 				return EXIT_EX_USAGE;

@@ -487,6 +487,62 @@ static void test_nvme_bootrom_aliases(void **state)
 	assert_string_equal(lpc_bootrom(), "/lpc.fd");
 }
 
+/* Command lines as libvirt's bhyve driver and vm-bhyve write them give
+ * the variables FreeBSD's parsers set. */
+static void test_manager_command_lines(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN("-c", "2", "-m", "214", "-A", "-I", "-u", "-H",
+	    "-P", "-s", "0:0,hostbridge", "-l",
+	    "bootrom,/usr/local/share/uefi-firmware/BHYVE_UEFI.fd,"
+	    "/var/lib/libvirt/nvram/vm_VARS.fd,fwcfg=qemu",
+	    "-s", "1:0,lpc", "-s", "2:0,ahci,hd:/tmp/freebsd.img,cd:/tmp/cd.iso",
+	    "-s", "3:0,virtio-net,tap0,mac=52:54:00:b1:42:eb",
+	    "-s", "4:0,nvme,/dev/zvol/nv0", "-s", "5:0,fbuf,tcp=127.0.0.1:5900,"
+	    "w=1024,h=768", "-s", "6:0,xhci,tablet",
+	    "-U", "6f8b3b6a-1b2c-4d5e-8f90-123456789abc",
+	    "-l", "com1,/dev/nmdm0A", "bhyve"), -1);
+	assert_config("lpc.bootrom", "/usr/local/share/uefi-firmware/BHYVE_UEFI.fd");
+	assert_config("lpc.bootvars", "/var/lib/libvirt/nvram/vm_VARS.fd");
+	assert_config("lpc.fwcfg", "qemu");
+	assert_config("lpc.com1.path", "/dev/nmdm0A");
+	assert_config("pci.0.2.0.port.0.type", "hd");
+	assert_config("pci.0.2.0.port.0.path", "/tmp/freebsd.img");
+	assert_config("pci.0.2.0.port.1.type", "cd");
+	assert_config("pci.0.3.0.backend", "tap0");
+	assert_config("pci.0.3.0.mac", "52:54:00:b1:42:eb");
+	assert_config("pci.0.4.0.path", "/dev/zvol/nv0");
+	assert_config("pci.0.5.0.tcp", "127.0.0.1:5900");
+	assert_config("pci.0.6.0.slot.1.device", "tablet");
+	assert_config("uuid", "6f8b3b6a-1b2c-4d5e-8f90-123456789abc");
+	assert_config("rtc.use_localtime", "false");
+	assert_config("x86.vmexit_on_hlt", "true");
+	assert_config("x86.vmexit_on_pause", "true");
+	assert_config("memory.size", "214");
+	assert_config("name", "bhyve");
+
+	/* vm-bhyve: grouped flags, pinning, wired memory for passthru */
+	setup(NULL);
+	assert_int_equal(RUN("-c", "4", "-m", "1G", "-AHPw", "-S", "-U",
+	    "0a0b0c0d-0e0f-4a1b-8c2d-3e4f5a6b7c8d", "-u", "-p", "0:2", "-p",
+	    "1:3", "-s", "0,hostbridge", "-s", "31,lpc", "-s",
+	    "4:0,virtio-blk,/zroot/vm/x/disk0.img", "-s",
+	    "5:0,virtio-net,tap1,mac=58:9c:fc:00:01:02", "-l",
+	    "com1,/dev/nmdm-x.1A", "-l",
+	    "bootrom,/usr/local/share/uefi-firmware/BHYVE_UEFI.fd", "-M", "x"),
+	    -1);
+	assert_config("memory.wired", "true");
+	assert_config("x86.strictmsr", "false");
+	assert_config("vcpu.0.cpuset", "2");
+	assert_config("vcpu.1.cpuset", "3");
+	assert_config("pci.0.4.0.path", "/zroot/vm/x/disk0.img");
+	assert_config("pci.0.5.0.backend", "tap1");
+	assert_config("lpc.com1.path", "/dev/nmdm-x.1A");
+	assert_null(config_get("lpc.bootvars"));
+	assert_config("monitor", "true");
+	assert_config("cpus", "4");
+}
+
 static void test_o_and_k(void **state)
 {
 	char *path = unit_write_temp("memory.size=1G\nname=fromfile\nx.y=%(name)\n");
@@ -611,6 +667,7 @@ int run_options_tests(void)
 		cmocka_unit_test_setup(test_slot_legacy_config, setup),
 		cmocka_unit_test_setup(test_lpc, setup),
 		cmocka_unit_test_setup(test_nvme_bootrom_aliases, setup),
+		cmocka_unit_test_setup(test_manager_command_lines, setup),
 		cmocka_unit_test_setup(test_o_and_k, setup),
 		cmocka_unit_test_setup(test_usage_errors, setup),
 		cmocka_unit_test_setup(test_help, setup),
