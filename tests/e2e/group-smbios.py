@@ -2,10 +2,12 @@
 """e2e group "smbios": SMBIOS tables, SMP topology, global flags and monitor
 mode, seen from the guest (and the host's /proc) inside the nested test host.
 
-Boot 1: 8 vCPUs as 2 sockets x 2 cores x 2 threads, -U and configured
-SMBIOS strings, -S (wired), -u (RTC in UTC) with TZ=Asia/Tokyo.
-Boot 2: -M (monitor mode), default SMBIOS strings and UUID, RTC in local
-time (TZ=Asia/Tokyo), -C; the guest reboots, the monitor (same PID) starts
+Boot 1: the PVH vmlinux (Linux finds the SMBIOS entry point by scanning
+0xF0000-0xFFFFF under PVH too), 8 vCPUs as 2 sockets x 2 cores x 2
+threads, -U and configured SMBIOS strings, -S (wired), -u (RTC in UTC)
+under TZ=JST-9 (Tokyo).
+Boot 2: the bzImage, -M (monitor mode), default SMBIOS strings and UUID,
+RTC in local time (TZ=JST-9), -C; the guest reboots, the monitor (same PID) starts
 the VM again, then SIGTERM ends it with status 1.
 """
 
@@ -98,6 +100,7 @@ def check_topology_and_strings():
         "-o", "bios.vendor=MyBIOS",
         "-o", "board.manufacturer=BoardCo",
         "-o", "chassis.manufacturer=CaseCo",
+        kernel=VMLINUX or None,
         cpus="cpus=8,sockets=2,cores=2,threads=2", mem="512M",
         cmdline="console=ttyS0 bhyvetest=script", name="smbvm")
     t0 = time.time()
