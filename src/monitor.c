@@ -29,6 +29,9 @@ int monitor_check_config(void)
 	return 0;
 }
 
+/* The last termination signal passed on to a VM process. */
+static int forwarded;
+
 /* Wait for the VM process; pass the termination signals on.  Returns its
  * wait status. */
 static int wait_vm(int sfd, pid_t pid)
@@ -44,7 +47,8 @@ static int wait_vm(int sfd, pid_t pid)
 		if (n != sizeof(si))
 			return -1;
 		if (si.ssi_signo != SIGCHLD) {
-			kill(pid, (int)si.ssi_signo);
+			forwarded = (int)si.ssi_signo;
+			kill(pid, forwarded);
 			continue;
 		}
 		w = waitpid(pid, &st, WNOHANG);
@@ -100,6 +104,17 @@ int monitor_run(void)
 			close(sfd);
 			return 4;
 		}
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && forwarded == SIGTERM) {
+			/* Rebooted while being powered off: stay off. */
+			close(sfd);
+			return 1;
+		}
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && forwarded != 0) {
+			/* Rebooted while SIGINT/SIGHUP was on its way: end
+			 * by that signal, as the VM process would have. */
+			st = forwarded;
+			goto by_signal;
+		}
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 			trace_point("monitor: guest rebooted, starting VM "
 			    "process %u", starts + 1);
@@ -117,8 +132,10 @@ int monitor_run(void)
 			clear_error();
 			return code;
 		}
-		if (WTERMSIG(st) == SIGINT || WTERMSIG(st) == SIGHUP) {
-			int sig = WTERMSIG(st);
+		st = WTERMSIG(st);
+by_signal:
+		if (st == SIGINT || st == SIGHUP) {
+			int sig = st;
 			sigset_t s;
 
 			signal(sig, SIG_DFL);
@@ -127,8 +144,8 @@ int monitor_run(void)
 			pthread_sigmask(SIG_UNBLOCK, &s, NULL);
 			raise(sig);
 		}
-		fail("monitor: VM process killed by signal %d (%s)",
-		    WTERMSIG(st), strsignal(WTERMSIG(st)));
+		fail("monitor: VM process killed by signal %d (%s)", st,
+		    strsignal(st));
 		return 4;
 	}
 }
