@@ -240,7 +240,7 @@ static int run_vm(void)
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
 	vm->name = config_get("name");
 	if (check_vmname(vm->name) != 0 || check_unimplemented() != 0 ||
-	    read_topology(&vm->topo) != 0 || smbios_check_config() != 0 ||
+	    read_topology(&vm->topo) != 0 || smbios_check_config(&vm->topo) != 0 ||
 	    check_pinning(vm->topo.cpus) != 0)
 		return -1;
 	if (parse_memsize(config_get("memory.size"), &memsize) != 0)

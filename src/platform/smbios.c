@@ -243,6 +243,10 @@ static void type4(struct smb *s, const struct smbios_info *in)
 		w16(p + 40, 0x01);
 		snprintf(name, sizeof(name), "CPU #%u", i);
 		sfield(s, 4, name);
+		if (in->compact) {
+			end(s);
+			continue;
+		}
 		sfield(s, 7, " ");
 		sfield(s, 16, " ");
 		sfield(s, 32, "None");
@@ -317,17 +321,12 @@ static uint8_t checksum(const uint8_t *p, size_t n)
 	return (uint8_t)-sum;
 }
 
-int smbios_build(uint8_t *buf, size_t cap, uint32_t gpa,
-    const struct smbios_info *in)
+int smbios_build_split(uint8_t ep[EP_LEN], uint8_t *tbuf, size_t tcap,
+    uint32_t tgpa, const struct smbios_info *in)
 {
-	struct smb s = { .buf = buf, .cap = cap };
-	uint8_t *ep = room(&s, EP_LEN);
+	struct smb s = { .buf = tbuf, .cap = tcap > 0xffff ? 0xffff : tcap };
 	uint16_t array;
-	size_t start;
 
-	if (ep == NULL)
-		return fail("SMBIOS tables do not fit in %zu bytes", cap);
-	start = s.len;
 	type0(&s, in);
 	type1(&s, in);
 	/* The board names its chassis: the type 3 structure follows it. */
@@ -346,24 +345,56 @@ int smbios_build(uint8_t *buf, size_t cap, uint32_t gpa,
 		end(&s);		/* boot status 0: no errors */
 	if (begin(&s, 127, 4) != NULL)
 		end(&s);
-	if (s.overflow || s.len - start > 0xffff)
+	if (s.overflow)
 		return fail("SMBIOS tables do not fit in %zu bytes (%u "
 		    "processor sockets; are the SMBIOS strings too long?)",
-		    cap, in->topo.sockets);
-	ep = buf;
+		    s.cap, in->topo.sockets);
+	memset(ep, 0, EP_LEN);
 	memcpy(ep, "_SM_", 4);
 	ep[5] = EP_LEN;
 	ep[6] = SMBIOS_MAJOR;
 	ep[7] = SMBIOS_MINOR;
 	w16(ep + 8, s.maxsize);
 	memcpy(ep + 16, "_DMI_", 5);
-	w16(ep + 22, (uint16_t)(s.len - start));
-	w32(ep + 24, gpa + (uint32_t)start);
+	w16(ep + 22, (uint16_t)s.len);
+	w32(ep + 24, tgpa);
 	w16(ep + 28, s.nstruct);
 	ep[30] = (SMBIOS_MAJOR << 4) | SMBIOS_MINOR;
 	ep[21] = checksum(ep + 16, EP_LEN - 16);
 	ep[4] = checksum(ep, EP_LEN);
 	return (int)s.len;
+}
+
+int smbios_build(uint8_t *buf, size_t cap, uint32_t gpa,
+    const struct smbios_info *in)
+{
+	int n;
+
+	if (cap < EP_LEN)
+		return fail("SMBIOS tables do not fit in %zu bytes", cap);
+	n = smbios_build_split(buf, buf + EP_LEN, cap - EP_LEN, gpa + EP_LEN,
+	    in);
+	return n < 0 ? -1 : n + EP_LEN;
+}
+
+/* Where the tables go: after the entry point when they fit there, else
+ * (many sockets) in the bigger area, with compact processor structures
+ * as the last resort.  Returns the table length; *tgpa says where. */
+static int place(uint8_t *ep, uint8_t *small, uint8_t *big,
+    struct smbios_info *in, uint32_t *tgpa)
+{
+	int n;
+
+	*tgpa = SMBIOS_ADDR + EP_LEN;
+	n = smbios_build_split(ep, small, SMBIOS_MAX - EP_LEN, *tgpa, in);
+	if (n >= 0)
+		return n;
+	*tgpa = SMBIOS_BIG_ADDR;
+	n = smbios_build_split(ep, big, SMBIOS_BIG_MAX, *tgpa, in);
+	if (n >= 0)
+		return n;
+	in->compact = true;
+	return smbios_build_split(ep, big, SMBIOS_BIG_MAX, *tgpa, in);
 }
 
 /* ---- UUID ---- */
@@ -432,49 +463,68 @@ void smbios_uuid_default(const char *vmname, const char *hostname,
 
 /* ---- configuration ---- */
 
-int smbios_check_config(void)
+/* Read the variables into `in` (strings and UUID); the rest is left. */
+static int read_config(struct smbios_info *in, const char *vmname)
 {
 	const char *u = config_get("uuid");
-	uint8_t b[16];
 
-	if (u != NULL && smbios_uuid_parse(u, b) != 0)
-		return fail_prefix("uuid");
-	return 0;
-}
-
-int smbios_init(struct vm *vm)
-{
-	static uint8_t buf[SMBIOS_MAX];
-	struct smbios_info in;
-	const char *u = config_get("uuid");
-	int n;
-
-	memset(&in, 0, sizeof(in));
 	for (unsigned i = 0; i < SMB_NSTR; i++) {
 		const char *v = config_get(smbios_vars[i].name);
-		in.str[i] = v != NULL ? v : smbios_vars[i].def;
+		in->str[i] = v != NULL ? v : smbios_vars[i].def;
 	}
-	if (u != NULL) {
-		if (smbios_uuid_parse(u, in.uuid) != 0)
-			return fail_prefix("uuid");
-	} else {
+	if (u != NULL)
+		return smbios_uuid_parse(u, in->uuid) != 0 ?
+		    fail_prefix("uuid") : 0;
+	{
 		char host[256];
 
 		if (gethostname(host, sizeof(host)) != 0)
 			return fail_errno("gethostname (for the default "
 			    "SMBIOS UUID)");
 		host[sizeof(host) - 1] = '\0';
-		smbios_uuid_default(vm->name, host, in.uuid);
+		smbios_uuid_default(vmname ? vmname : "", host, in->uuid);
 	}
+	return 0;
+}
+
+int smbios_check_config(const struct cpu_topology *topo)
+{
+	static uint8_t small[SMBIOS_MAX], big[SMBIOS_BIG_MAX];
+	struct smbios_info in;
+	uint8_t ep[EP_LEN];
+	uint32_t tgpa;
+
+	memset(&in, 0, sizeof(in));
+	if (read_config(&in, config_get("name")) != 0)
+		return -1;
+	/* A trial build with the most structures memory can need. */
+	in.topo = *topo;
+	in.lowmem = in.highmem = 1ULL << 30;
+	return place(ep, small, big, &in, &tgpa) < 0 ? -1 : 0;
+}
+
+int smbios_init(struct vm *vm)
+{
+	static uint8_t small[SMBIOS_MAX], big[SMBIOS_BIG_MAX];
+	struct smbios_info in;
+	uint8_t ep[EP_LEN];
+	uint32_t tgpa;
+	int n;
+
+	memset(&in, 0, sizeof(in));
+	if (read_config(&in, vm->name) != 0)
+		return -1;
 	in.topo = vm->topo;
 	in.cpu_signature = vm->cpuid1_eax;
 	in.cpu_features = vm->cpuid1_edx;
 	in.lowmem = vm->mem.lowmem;
 	in.highmem = vm->mem.highmem;
-	n = smbios_build(buf, sizeof(buf), SMBIOS_ADDR, &in);
+	n = place(ep, small, big, &in, &tgpa);
 	if (n < 0)
 		return -1;
-	if (guest_write(&vm->mem, SMBIOS_ADDR, buf, (uint64_t)n) != 0)
+	if (guest_write(&vm->mem, SMBIOS_ADDR, ep, EP_LEN) != 0 ||
+	    guest_write(&vm->mem, tgpa, tgpa == SMBIOS_BIG_ADDR ? big : small,
+	    (uint64_t)n) != 0)
 		return fail("guest memory too small for the SMBIOS tables");
 	return 0;
 }

@@ -9,6 +9,7 @@
 #ifndef BHYVE_SMBIOS_H
 #define BHYVE_SMBIOS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,7 @@ struct smbios_info {
 	uint32_t cpu_signature;		/* CPUID leaf 1 EAX of the vCPUs */
 	uint32_t cpu_features;		/* CPUID leaf 1 EDX */
 	uint64_t lowmem, highmem;	/* RAM at 0 and at 4 GiB, bytes */
+	bool compact;			/* processors: only the socket name */
 };
 
 /* Parse "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into the SMBIOS byte order
@@ -55,10 +57,16 @@ void smbios_uuid_default(const char *vmname, const char *hostname,
  * not fit in cap bytes. */
 int smbios_build(uint8_t *buf, size_t cap, uint32_t gpa,
     const struct smbios_info *info);
+/* The same with the structure table apart from the entry point: the
+ * 31-byte entry point into ep, the table into tbuf (for guest address
+ * tgpa).  Returns the table's length or -1. */
+int smbios_build_split(uint8_t ep[31], uint8_t *tbuf, size_t tcap,
+    uint32_t tgpa, const struct smbios_info *info);
 
 struct vm;
-/* Check the SMBIOS variables (uuid) before the VM is built. */
-int smbios_check_config(void);
+/* Check the SMBIOS variables before the VM is built: the UUID, and that
+ * the tables fit for this topology (long strings, many sockets). */
+int smbios_check_config(const struct cpu_topology *topo);
 /* Read the configuration and write the tables into guest memory. */
 int smbios_init(struct vm *vm);
 

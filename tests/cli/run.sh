@@ -86,6 +86,13 @@ bad memory-too-small 4 "memory.size '1M'" -- -m 1M $K $L vm
 bad uuid 4 "invalid UUID 'not-a-uuid'" -- -U not-a-uuid $K $L vm
 bad uuid-short 4 "invalid UUID '01234567-89ab-cdef-0011-22334455667'" -- -U 01234567-89ab-cdef-0011-22334455667 $K $L vm
 bad uuid-option 4 "invalid UUID 'xyz'" -- -o uuid=xyz $K $L vm
+long=$(printf 'y%.0s' $(seq 4000))
+smbios_long=$(for v in bios.vendor bios.version bios.release_date system.manufacturer \
+	system.product_name system.version system.serial_number system.sku system.family_name \
+	board.manufacturer board.product_name board.version board.serial_number board.asset_tag \
+	board.location chassis.manufacturer chassis.version chassis.serial_number \
+	chassis.asset_tag chassis.sku; do printf -- '-o %s=%s ' "$v" "$long"; done)
+bad smbios-too-long 4 "SMBIOS tables do not fit" -- $smbios_long $K $L vm
 bad pin-format 64 "invalid format '3' for -p" -- -p 3 vm
 bad pin-vcpu-range 64 "invalid vcpu '1024'" -- -p 1024:0 vm
 bad pin-host-range 64 "invalid host cpu '1024'" -- -p 0:1024 vm

@@ -30,13 +30,23 @@ struct st {
 	size_t size;		/* with strings */
 };
 
-static struct st found[64];
+static struct st found[1100];
 static unsigned nfound;
 
-/* Check the entry point and walk every structure into found[]. */
-static void parse(int len)
+static uint8_t big_copy[0x10000 + 0x20];
+
+static void w32le(uint8_t *p, uint32_t v)
 {
-	const uint8_t *ep = buf, *p, *end;
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/* Check the entry point and walk every structure into found[]. */
+static void parse_at(const uint8_t *base, int len)
+{
+	const uint8_t *ep = base, *p, *end;
 	unsigned maxsize = 0;
 
 	assert_true(len > 0x1f);
@@ -50,14 +60,14 @@ static void parse(int len)
 	assert_int_equal(ep[30], 0x28);
 	assert_int_equal(rd32(ep + 24), GPA + 0x1f);
 	assert_int_equal(rd16(ep + 22), len - 0x1f);
-	p = buf + 0x1f;
+	p = base + 0x1f;
 	end = p + rd16(ep + 22);
 	nfound = 0;
 	while (p < end) {
 		struct st *s = &found[nfound];
 		const uint8_t *q;
 
-		assert_true(nfound < 64);
+		assert_true(nfound < sizeof(found) / sizeof(found[0]));
 		assert_true(p + 4 <= end && p[1] >= 4 && p + p[1] <= end);
 		assert_int_equal(rd16(p + 2), nfound);	/* handles in order */
 		memset(s, 0, sizeof(*s));
@@ -86,6 +96,11 @@ static void parse(int len)
 	assert_int_equal(found[nfound - 1].p[0], 127);
 	assert_int_equal(rd16(ep + 28), nfound);
 	assert_int_equal(rd16(ep + 8), maxsize);
+}
+
+static void parse(int len)
+{
+	parse_at(buf, len);
 }
 
 /* String `field` of structure s (NULL for string number 0). */
@@ -291,16 +306,62 @@ static void test_uuid_default(void **state)
 
 static void test_check_config(void **state)
 {
+	struct cpu_topology t = { 4, 4, 1, 1 }, many = { 1024, 1024, 1, 1 };
+	static char big[4001];
+
 	(void)state;
 	unit_reset_globals();
-	assert_int_equal(smbios_check_config(), 0);
+	assert_int_equal(config_set("name", "vm1"), 0);
+	assert_int_equal(smbios_check_config(&t), 0);
 	assert_int_equal(config_set("uuid", "not-a-uuid"), 0);
-	assert_int_equal(smbios_check_config(), -1);
+	assert_int_equal(smbios_check_config(&t), -1);
 	assert_non_null(strstr(last_error(), "not-a-uuid"));
 	assert_int_equal(config_set("uuid",
 	    "01234567-89ab-cdef-0011-223344556677"), 0);
-	assert_int_equal(smbios_check_config(), 0);
+	assert_int_equal(smbios_check_config(&t), 0);
+	/* 1024 single-CPU sockets fit (in the bigger area, compact) */
+	assert_int_equal(smbios_check_config(&many), 0);
+	/* every string 4000 bytes long: more than a table can hold */
+	memset(big, 'y', sizeof(big) - 1);
+	for (unsigned i = 0; i < SMB_NSTR; i++)
+		assert_int_equal(config_set(smbios_vars[i].name, big), 0);
+	assert_int_equal(smbios_check_config(&t), -1);
+	assert_non_null(strstr(last_error(), "do not fit"));
 	unit_reset_globals();
+}
+
+/* A table apart from its entry point (many sockets), compact processors */
+static void test_split_compact(void **state)
+{
+	static uint8_t tbl[0x10000];
+	struct smbios_info in;
+	int n;
+
+	(void)state;
+	defaults(&in);
+	in.topo = (struct cpu_topology){ 1024, 1024, 1, 1 };
+	in.compact = true;
+	n = smbios_build_split(buf, tbl, sizeof(tbl), 0xc0000, &in);
+	assert_true(n > 0);
+	assert_int_equal(rd32(buf + 24), 0xc0000);
+	assert_int_equal(rd16(buf + 22), n);
+	assert_int_equal(sum(buf, 0x1f), 0);
+	/* parse() expects the table right after the entry point */
+	memcpy(big_copy, buf, 0x1f);
+	memcpy(big_copy + 0x1f, tbl, (size_t)n);
+	w32le(big_copy + 24, GPA + 0x1f);
+	big_copy[21] = 0;
+	big_copy[21] = (uint8_t)-sum(big_copy + 16, 15);
+	big_copy[4] = 0;
+	big_copy[4] = (uint8_t)-sum(big_copy, 0x1f);
+	parse_at(big_copy, n + 0x1f);
+	assert_int_equal(count(4), 1024);
+	assert_string_equal(sget(find(4, 1023), 4), "CPU #1023");
+	assert_null(sget(find(4, 0), 7));
+	/* without compaction 1024 sockets do not fit in 64 KiB */
+	in.compact = false;
+	assert_int_equal(smbios_build_split(buf, tbl, sizeof(tbl), 0xc0000,
+	    &in), -1);
 }
 
 int run_smbios_tests(void)
@@ -312,6 +373,7 @@ int run_smbios_tests(void)
 		cmocka_unit_test(test_uuid_parse),
 		cmocka_unit_test(test_uuid_default),
 		cmocka_unit_test(test_check_config),
+		cmocka_unit_test(test_split_compact),
 	};
 	return cmocka_run_group_tests_name("smbios", tests, NULL, NULL);
 }
