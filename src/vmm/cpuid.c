@@ -141,6 +141,28 @@ static int amd_topoext(struct kvm_cpuid_entry2 *e, int n, int cap,
 	return n;
 }
 
+/* Leaf `fn` (0xB or 0x1F) must list the SMT and core levels and end with
+ * an invalid level: KVM copies only the levels the host reports, and a
+ * guest that finds no core level takes every core for a package. */
+static int topo_subleaves(struct kvm_cpuid_entry2 *e, int n, int cap,
+    uint32_t fn)
+{
+	if (cpuid_find(e, n, fn, 0) == NULL)
+		return n;
+	for (uint32_t i = 1; i <= 2 && n < cap; i++) {
+		struct kvm_cpuid_entry2 *x = cpuid_find(e, n, fn, i);
+
+		if (x != NULL && x->index == i)
+			continue;
+		x = &e[n++];
+		memset(x, 0, sizeof(*x));
+		x->function = fn;
+		x->index = i;
+		x->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+	}
+	return n;
+}
+
 int cpuid_build(struct kvm_cpuid_entry2 *e, int n, int cap,
     const struct cpu_topology *t, unsigned vcpu, const struct cpuid_opts *o)
 {
@@ -148,6 +170,8 @@ int cpuid_build(struct kvm_cpuid_entry2 *e, int n, int cap,
 	unsigned smt = topology_smt_bits(t), core = topology_core_bits(t);
 	unsigned per_pkg_bits = smt + core;
 
+	n = topo_subleaves(e, n, cap, 0xb);
+	n = topo_subleaves(e, n, cap, 0x1f);
 	for (int i = 0; i < n; i++) {
 		struct kvm_cpuid_entry2 *x = &e[i];
 

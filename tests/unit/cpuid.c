@@ -276,6 +276,35 @@ static void test_amd_topoext(void **state)
 	assert_int_equal(get(n, 0x80000001, 0)->ecx, 0x1);
 }
 
+/* KVM may list only the SMT level of leaf 0xB (it copies what the host
+ * reports): the core level and the terminating level are added. */
+static void test_leaf_b_levels_added(void **state)
+{
+	struct cpu_topology t = { 8, 2, 2, 2 };
+	struct cpuid_opts o = { 0 };
+	struct kvm_cpuid_entry2 *x;
+	int n0 = make_table(tab), n;
+	(void)state;
+
+	for (int i = 0; i < n0; i++)
+		if (tab[i].function == 0xb && tab[i].index > 0)
+			tab[i--] = tab[--n0];
+	assert_null(cpuid_find(tab, n0, 0xb, 1));
+	n = cpuid_build(tab, n0, CPUID_MAX_ENTRIES, &t, 6, &o);
+	x = get(n, 0xb, 1);
+	assert_int_equal(x->index, 1);
+	assert_int_equal((x->ecx >> 8) & 0xff, 2);	/* core level */
+	assert_int_equal(x->eax, 2);			/* smt + core bits */
+	assert_int_equal(x->ebx, 4);
+	assert_int_equal(x->edx, 6);
+	x = get(n, 0xb, 2);
+	assert_int_equal(x->index, 2);
+	assert_int_equal((x->ecx >> 8) & 0xff, 0);	/* end */
+	assert_int_equal(get(n, 0xb, 0)->eax, 1);
+	/* no leaf 0x1F in the table: none is made up */
+	assert_null(cpuid_find(tab, n, 0x1f, 0));
+}
+
 static void test_timing_leaf(void **state)
 {
 	struct cpu_topology t = { 1, 1, 1, 1 };
@@ -359,6 +388,7 @@ int run_cpuid_tests(void)
 		cmocka_unit_test(test_leaf_b),
 		cmocka_unit_test(test_amd_leaves),
 		cmocka_unit_test(test_amd_topoext),
+		cmocka_unit_test(test_leaf_b_levels_added),
 		cmocka_unit_test(test_timing_leaf),
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_find),
