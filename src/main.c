@@ -6,11 +6,13 @@
 #include "bus/pio.h"
 #include "config.h"
 #include "devices/lpc.h"
+#include "monitor.h"
 #include "options.h"
 #include "platform/loader.h"
 #include "platform/mptable.h"
 #include "platform/reset.h"
 #include "platform/rtc.h"
+#include "platform/smbios.h"
 #include "util.h"
 #include "vmm/vm.h"
 
@@ -60,9 +62,6 @@ static int check_unimplemented(void)
 	if (config_get("restore.file") != NULL)
 		return fail("resuming from a snapshot (-r) is not implemented "
 		    "yet");
-	if (config_get("uuid") != NULL)
-		return fail("SMBIOS tables are not implemented yet, so the "
-		    "UUID (-U, uuid) cannot be given to the guest");
 	return 0;
 }
 
@@ -77,6 +76,40 @@ static int read_topology(struct cpu_topology *t)
 		return -1;
 	if (topology_check(t, VM_MAXCPU) != 0)
 		return fail_prefix("invalid cpu topology");
+	return 0;
+}
+
+/* -p / vcpu.N.cpuset: every N must be a configured vCPU and every host
+ * CPU must exist on this host. */
+static int check_pinning(unsigned cpus)
+{
+	static char names[VM_MAXCPU + 1][32];
+	long host = sysconf(_SC_NPROCESSORS_CONF);
+	int n = config_children("vcpu", names, VM_MAXCPU + 1);
+
+	for (int i = 0; i < n; i++) {
+		unsigned char bits[CPU_SETSIZE / 8];
+		const char *s;
+		unsigned v;
+
+		if (parse_uint_range(names[i], 0, UINT32_MAX, &v) != 0)
+			return fail("vcpu.%s: not a vCPU number", names[i]);
+		if (v >= cpus)
+			return fail("vcpu.%u.cpuset (-p %u:...): vCPU %u does not "
+			    "exist, the VM has %u (vCPUs 0 to %u)", v, v, v,
+			    cpus, cpus - 1);
+		s = config_getf("vcpu.%u.cpuset", v);
+		if (s == NULL)
+			continue;
+		if (cpuset_parse(s, bits, CPU_SETSIZE) != 0)
+			return fail_prefix("vcpu.%u.cpuset", v);
+		for (unsigned c = 0; c < CPU_SETSIZE; c++)
+			if ((bits[c / 8] & (1u << (c % 8))) && host > 0 &&
+			    c >= (unsigned long)host)
+				return fail("vcpu.%u.cpuset: host CPU %u does "
+				    "not exist (this host has CPUs 0 to %ld)",
+				    v, c, host - 1);
+	}
 	return 0;
 }
 
@@ -205,11 +238,10 @@ static int run_vm(void)
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
-	for (unsigned i = 0; i < VM_MAXCPU; i++)
-		vm->vcpus[i].fd = -1;
 	vm->name = config_get("name");
 	if (check_vmname(vm->name) != 0 || check_unimplemented() != 0 ||
-	    read_topology(&vm->topo) != 0)
+	    read_topology(&vm->topo) != 0 || smbios_check_config(&vm->topo) != 0 ||
+	    check_pinning(vm->topo.cpus) != 0)
 		return -1;
 	if (parse_memsize(config_get("memory.size"), &memsize) != 0)
 		return fail("invalid memory.size '%s'",
@@ -229,6 +261,8 @@ static int run_vm(void)
 	    config_get_bool("destroy_on_poweroff", false, &b) != 0 ||
 	    config_get_bool("virtio_msix", true, &b) != 0 ||
 	    config_get_bool("boot.decompress", false, &decompress) != 0)
+		return -1;
+	if (vm->wired && vm_check_wired(memsize) != 0)
 		return -1;
 	kernel = config_get("boot.kernel");
 	initrd = config_get("boot.initrd");
@@ -253,6 +287,8 @@ static int run_vm(void)
 		return -1;
 	trace_point("kernel and initrd loaded");
 	if (mptable && mptable_init(vm) != 0)
+		return -1;
+	if (smbios_init(vm) != 0)
 		return -1;
 	if (rtc_init(vm->mem.lowmem, vm->mem.highmem) != 0 ||
 	    reset_init(vm) != 0 || pci_init(vm) != 0 || lpc_check() != 0)
@@ -293,7 +329,7 @@ int main(int argc, char **argv)
 {
 	sigset_t block;
 	int r;
-	bool dump;
+	bool dump, mon;
 
 	trace_init();
 	install_crash_handlers();
@@ -331,6 +367,22 @@ int main(int argc, char **argv)
 	if (dump) {
 		config_dump(stdout);
 		return 0;
+	}
+	if (config_get_bool("monitor", false, &mon) != 0 ||
+	    (mon && monitor_check_config() != 0)) {
+		fprintf(stderr, "bhyve: %s\n", last_error());
+		return EXIT_VMERROR;
+	}
+	if (mon) {
+		/* -M: this process stays the monitor; VM processes return
+		 * here with -1 and go on below. */
+		r = monitor_run();
+		if (r >= 0) {
+			if (r == VM_EXIT_ERROR &&
+			    strcmp(last_error(), "unknown error") != 0)
+				fprintf(stderr, "bhyve: %s\n", last_error());
+			return r;
+		}
 	}
 
 	r = run_vm();

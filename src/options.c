@@ -6,6 +6,7 @@
 #include "vmm/vm.h"
 
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 void options_usage(void)
 {
 	fprintf(stderr,
-	    "Usage: bhyve [-AaCDeHhPSuWwxY]\n"
+	    "Usage: bhyve [-AaCDeHhMPSuWwxY]\n"
 	    "       %*s [-c [[cpus=]numcpus][,sockets=n][,cores=n][,threads=n]]\n"
 	    "       %*s [-G port] [-k config_file] [-l lpc] [-m mem] [-o var=value]\n"
 	    "       %*s [-p vcpu:hostcpu] [-r file] [-s pci] [-U uuid] vmname\n"
@@ -31,6 +32,7 @@ void options_usage(void)
 	    "       -k: key=value flat config file\n"
 	    "       -l: LPC device configuration\n"
 	    "       -m: memory size\n"
+	    "       -M: monitor mode: restart the VM when the guest reboots\n"
 	    "       -o: set config 'var' to 'value'\n"
 	    "       -P: vmexit from the guest on pause\n"
 	    "       -p: pin 'vcpu' to 'hostcpu'\n"
@@ -160,8 +162,9 @@ int pincpu_parse(const char *opt)
 {
 	unsigned vcpu, host;
 	const char *colon = strchr(opt, ':');
-	char num[16], name[32], val[256];
+	char num[16], name[32], *val;
 	const char *old;
+	int r;
 
 	if (colon == NULL || colon == opt || (size_t)(colon - opt) >= sizeof(num))
 		return fail("invalid format '%s' for -p (expected vcpu:hostcpu)",
@@ -171,15 +174,22 @@ int pincpu_parse(const char *opt)
 	if (parse_uint_range(num, 0, VM_MAXCPU - 1, &vcpu) != 0)
 		return fail("invalid vcpu '%s' in -p %s (0 to %d)", num, opt,
 		    VM_MAXCPU - 1);
-	if (parse_uint_range(colon + 1, 0, 1023, &host) != 0)
-		return fail("invalid host cpu '%s' in -p %s", colon + 1, opt);
+	if (parse_uint_range(colon + 1, 0, CPU_SETSIZE - 1, &host) != 0)
+		return fail("invalid host cpu '%s' in -p %s (0 to %d)",
+		    colon + 1, opt, CPU_SETSIZE - 1);
+	/* Every -p for a vCPU adds a host CPU to its list, as bhyve does;
+	 * the list grows without bound (no fixed-size buffer). */
 	snprintf(name, sizeof(name), "vcpu.%u.cpuset", vcpu);
 	old = config_get_raw(name);
 	if (old)
-		snprintf(val, sizeof(val), "%s,%u", old, host);
+		r = asprintf(&val, "%s,%u", old, host);
 	else
-		snprintf(val, sizeof(val), "%u", host);
-	return config_set(name, val);
+		r = asprintf(&val, "%u", host);
+	if (r < 0)
+		return fail("out of memory");
+	r = config_set(name, val);
+	free(val);
+	return r;
 }
 
 int gdb_parse(const char *opt)
@@ -220,7 +230,7 @@ int options_parse(int argc, char **argv)
 
 	optind = 0;	/* glibc: 0 fully resets getopt's state */
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+:aAc:CDeG:hHk:l:m:o:p:Pr:s:SuU:wWxY"))
+	while ((c = getopt(argc, argv, "+:aAc:CDeG:hHIk:K:l:m:Mo:p:Pr:s:SuU:wWxY"))
 	    != -1) {
 		int r = 0;
 		switch (c) {
@@ -242,6 +252,11 @@ int options_parse(int argc, char **argv)
 			options_usage();
 			return 0;
 		case 'H': r = set_flag("x86.vmexit_on_hlt", "true"); break;
+		case 'I':
+			/* bhyve's old "add an I/O APIC" flag: there always is
+			 * one; FreeBSD accepts and ignores it (libvirt). */
+			break;
+		case 'K': r = config_set("keyboard.layout", optarg); break;
 		case 'k':
 			if (config_parse_file(optarg) != 0)
 				return EXIT_EX_USAGE;
@@ -269,6 +284,7 @@ int options_parse(int argc, char **argv)
 			if (pincpu_parse(optarg) != 0)
 				return EXIT_EX_USAGE;
 			break;
+		case 'M': r = set_flag("monitor", "true"); break;
 		case 'P': r = set_flag("x86.vmexit_on_pause", "true"); break;
 		case 'r': r = config_set("restore.file", optarg); break;
 		case 's':

@@ -9,6 +9,7 @@
 #include "util.h"
 #include "vmm/vm.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ static const struct {
 };
 
 static const char *const lpc_devices[] = {
-	"bootrom", "com1", "com2", "com3", "com4", "fwcfg", "pc-testdev",
+	"bootrom", "com1", "com2", "com3", "com4", "fwcfg", "pc-testdev", "tpm",
 };
 
 struct lpc_uart {
@@ -50,6 +51,12 @@ void lpc_print_help(void)
 		printf("%s\n", lpc_devices[i]);
 }
 
+/* As FreeBSD's lpc_device_parse: the device name is case-insensitive;
+ * "comN,BACKEND" takes everything after the first comma as the backend;
+ * "bootrom,ROM[,VARS][,key=value...]" takes a second field without '='
+ * as lpc.bootvars and every key=value (fwcfg=qemu, as libvirt writes)
+ * into the lpc node; "tpm,TYPE,PATH[,key=value...]" fills the tpm node
+ * (version defaults to 2.0); "pc-testdev" ignores anything after it. */
 int lpc_device_parse(const char *opt)
 {
 	const char *comma = strchr(opt, ',');
@@ -59,7 +66,8 @@ int lpc_device_parse(const char *opt)
 
 	if (n == 0 || n >= sizeof(name))
 		return fail("invalid lpc device configuration '%s'", opt);
-	memcpy(name, opt, n);
+	for (size_t i = 0; i < n; i++)
+		name[i] = (char)tolower((unsigned char)opt[i]);
 	name[n] = '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(com); i++)
 		if (strcmp(name, com[i].name) == 0) {
@@ -69,29 +77,57 @@ int lpc_device_parse(const char *opt)
 			return config_setf(rest, "lpc.%s.path", name);
 		}
 	if (strcmp(name, "bootrom") == 0) {
-		const char *c2;
-		if (rest == NULL || *rest == '\0')
-			return fail("lpc device bootrom needs a ROM file");
-		c2 = strchr(rest, ',');
-		if (c2 == NULL)
-			return config_set("lpc.bootrom", rest);
+		const char *c2 = rest ? strchr(rest, ',') : NULL;
+		char *rom;
+		int r;
+
+		if (rest == NULL || *rest == '\0' || c2 == rest)
+			return fail("invalid bootrom option '%s' (expected "
+			    "bootrom,romfile[,varfile])", opt);
+		rom = strndup(rest, c2 ? (size_t)(c2 - rest) : strlen(rest));
+		if (rom == NULL)
+			return fail("out of memory");
+		r = config_set("lpc.bootrom", rom);
+		free(rom);
+		if (r != 0 || c2 == NULL)
+			return r;
+		return pci_parse_legacy_first("lpc", c2 + 1, "bootvars");
+	}
+	if (strcmp(name, "tpm") == 0) {
+		const char *c2 = rest ? strchr(rest, ',') : NULL;
+		const char *c3 = c2 ? strchr(c2 + 1, ',') : NULL;
+		char *type;
+		int r;
+
+		if (rest == NULL || c2 == NULL || c2 == rest || c2[1] == '\0' ||
+		    c3 == c2 + 1)
+			return fail("invalid tpm option '%s' (expected "
+			    "tpm,type,path[,version=...])", opt);
+		type = strndup(rest, (size_t)(c2 - rest));
+		if (type == NULL)
+			return fail("out of memory");
+		r = config_set("tpm.type", type);
+		free(type);
+		if (r != 0)
+			return r;
 		{
-			char rom[4096];
-			if ((size_t)(c2 - rest) >= sizeof(rom))
-				return fail("bootrom path too long");
-			memcpy(rom, rest, (size_t)(c2 - rest));
-			rom[c2 - rest] = '\0';
-			if (config_set("lpc.bootrom", rom) != 0)
-				return -1;
-			return config_set("lpc.bootvars", c2 + 1);
+			char *path = strndup(c2 + 1, c3 ? (size_t)(c3 - c2 - 1) :
+			    strlen(c2 + 1));
+			if (path == NULL)
+				return fail("out of memory");
+			r = config_set("tpm.path", path);
+			free(path);
 		}
+		if (r == 0 && c3 != NULL)
+			r = pci_parse_legacy_generic("tpm", c3 + 1);
+		if (r == 0 && config_get_raw("tpm.version") == NULL)
+			r = config_set("tpm.version", "2.0");
+		return r;
 	}
-	if (strcmp(name, "pc-testdev") == 0) {
-		if (rest != NULL)
-			return fail("lpc device pc-testdev takes no options");
+	if (strcmp(name, "pc-testdev") == 0)
 		return config_set("lpc.pc-testdev", "true");
-	}
 	if (strcmp(name, "fwcfg") == 0) {
+		/* This implementation's shorthand for bootrom's fwcfg=. */
 		if (rest == NULL || (strcmp(rest, "bhyve") != 0 &&
 		    strcmp(rest, "qemu") != 0))
 			return fail("lpc device fwcfg takes 'bhyve' or 'qemu'");
@@ -99,6 +135,18 @@ int lpc_device_parse(const char *opt)
 	}
 	return fail("invalid lpc device configuration '%s' (see 'bhyve -l "
 	    "help')", opt);
+}
+
+const char *lpc_bootrom(void)
+{
+	const char *r = config_get("lpc.bootrom");
+	return r != NULL ? r : config_get("bootrom");
+}
+
+const char *lpc_bootvars(void)
+{
+	const char *r = config_get("lpc.bootvars");
+	return r != NULL ? r : config_get("bootvars");
 }
 
 /* ---- UART glue: port I/O, interrupt line, backend ---- */
@@ -243,9 +291,18 @@ int lpc_check(void)
 				return fail("%s is configured but there is no "
 				    "LPC bridge (add -s 31,lpc)", com[i].name);
 	}
-	if (config_get("lpc.bootrom") != NULL)
+	{
+		const char *fw = config_get("lpc.fwcfg");
+		if (fw != NULL && strcmp(fw, "bhyve") != 0 &&
+		    strcmp(fw, "qemu") != 0)
+			return fail("lpc.fwcfg: invalid value '%s' (bhyve or "
+			    "qemu)", fw);
+	}
+	if (lpc_bootrom() != NULL)
 		return fail("lpc.bootrom: boot ROMs are not implemented yet "
 		    "(use -o boot.kernel=... for direct kernel boot)");
+	if (config_get("tpm.type") != NULL)
+		return fail("tpm.type: TPM devices are not implemented yet");
 	if (config_get_bool("lpc.pc-testdev", false, &b) != 0)
 		return -1;
 	if (b)

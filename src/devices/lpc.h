@@ -6,6 +6,11 @@
  * caller with lpc_print_help). */
 int lpc_device_parse(const char *opt);
 void lpc_print_help(void);
+/* The boot ROM and its variables file: lpc.bootrom / lpc.bootvars (-l
+ * bootrom,...) or the newer machine-independent bootrom / bootvars (-o);
+ * NULL when unset. */
+const char *lpc_bootrom(void);
+const char *lpc_bootvars(void);
 /* Check LPC variables that need the bridge; called after pci_init. */
 int lpc_check(void);
 /* Attach the serial backends to the event loop. */

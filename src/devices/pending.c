@@ -21,9 +21,25 @@ static int net_legacy(const char *node, const char *opts)
 	return pci_parse_legacy_first(node, opts, "backend");
 }
 
+/* As FreeBSD's nvme legacy parser: "ram=SIZE[,opts]" or the block
+ * device form, whose first field is always `path` (like every block
+ * device; the manual's "devpath"), then key=value options. */
 static int nvme_legacy(const char *node, const char *opts)
 {
-	return pci_parse_legacy_first(node, opts, "devpath");
+	const char *comma = strchr(opts, ',');
+	const char *key = strncmp(opts, "ram=", 4) == 0 ? "ram" : "path";
+	const char *v = key[0] == 'r' ? opts + 4 : opts;
+	char *first;
+	int r;
+
+	first = strndup(v, comma ? (size_t)(comma - v) : strlen(v));
+	if (first == NULL)
+		return fail("out of memory");
+	r = config_setf(first, "%s.%s", node, key);
+	free(first);
+	if (r == 0 && comma != NULL)
+		r = pci_parse_legacy_generic(node, comma + 1);
+	return r;
 }
 
 static int input_legacy(const char *node, const char *opts)

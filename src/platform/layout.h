@@ -17,6 +17,10 @@
 #define MPTABLE_MAX		0x1000
 #define SMBIOS_ADDR		0xf1000	/* SMBIOS entry point and tables, */
 #define SMBIOS_MAX		0x1400	/* up to the ACPI RSDP */
+#define SMBIOS_BIG_ADDR		0xc0000	/* SMBIOS structures too many for */
+#define SMBIOS_BIG_MAX		0x10000	/* SMBIOS_MAX (many sockets): the
+					 * option-ROM area, unused by a direct
+					 * kernel boot */
 #define KERNEL_ADDR		0x100000
 
 /* KVM's private pages (see vmm/vm.c), reserved in e820 */

@@ -165,17 +165,21 @@ int mptable_init(struct vm *vm)
 {
 	uint8_t buf[MPTABLE_MAX];
 	uint32_t ids[VM_MAXCPU];
-	uint32_t eax, ebx, ecx, edx;
 	int n;
 
-	for (unsigned i = 0; i < vm->topo.cpus; i++)
+	for (unsigned i = 0; i < vm->topo.cpus; i++) {
 		ids[i] = vm->vcpus[i].apic_id;
-	__asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx)
-	    : "a"(1), "c"(0));
+		if (ids[i] > 254)
+			return fail("the MP table cannot describe APIC id %u "
+			    "(at most 254): disable it with -Y", ids[i]);
+	}
+	/* The processor entries carry the vCPUs' own CPUID signature and
+	 * feature flags (leaf 1), as built for them in vmm/cpuid.c. */
 	n = mptable_build(buf, sizeof(buf), MPTABLE_ADDR, vm->topo.cpus, ids,
-	    eax, edx);
+	    vm->cpuid1_eax, vm->cpuid1_edx);
 	if (n < 0)
-		return fail("MP table does not fit");
+		return fail("MP table does not fit in %u bytes (%u vCPUs): "
+		    "disable it with -Y", MPTABLE_MAX, vm->topo.cpus);
 	if (guest_write(&vm->mem, MPTABLE_ADDR, buf, (uint64_t)n) != 0)
 		return fail("guest memory too small for the MP table");
 	return 0;

@@ -7,6 +7,7 @@
 #define CPUID1_ECX_TSC_DEADLINE	(1u << 24)
 #define CPUID1_ECX_HYPERVISOR	(1u << 31)
 #define CPUID1_EDX_HTT		(1u << 28)
+#define CPUID_EXT1_ECX_TOPOEXT	(1u << 22)	/* leaf 0x80000001 */
 
 int topology_check(const struct cpu_topology *t, unsigned maxcpus)
 {
@@ -89,6 +90,79 @@ static void topo_leaf(struct kvm_cpuid_entry2 *x, const struct cpu_topology *t,
 	}
 }
 
+/* Leaf 0x8000001E (AMD topology extensions) for a vCPU. */
+static void amd_topo_leaf(struct kvm_cpuid_entry2 *x,
+    const struct cpu_topology *t, unsigned vcpu, uint32_t apic)
+{
+	unsigned smt = topology_smt_bits(t);
+
+	x->eax = apic;
+	x->ebx = (apic >> smt) & 0xff;
+	x->ebx |= ((t->threads - 1) & 0xff) << 8;
+	x->ecx = vcpu / (t->threads * t->cores);
+	x->edx = 0;
+}
+
+static bool vendor_amd(struct kvm_cpuid_entry2 *e, int n)
+{
+	struct kvm_cpuid_entry2 *v = cpuid_find(e, n, 0, 0);
+
+	/* "AuthenticAMD" or "HygonGenuine" in EBX, EDX, ECX */
+	return v != NULL && ((v->ebx == 0x68747541 && v->edx == 0x69746e65 &&
+	    v->ecx == 0x444d4163) || (v->ebx == 0x6f677948 &&
+	    v->edx == 0x6e65476e && v->ecx == 0x656e6975));
+}
+
+/* An AMD guest sees SMT threads only through the topology extensions
+ * (Linux reads the threads per core from leaf 0x8000001E and pairs
+ * siblings only when TOPOEXT is set), which KVM does not list when the
+ * host lacks them: advertise them whenever there are threads. */
+static int amd_topoext(struct kvm_cpuid_entry2 *e, int n, int cap,
+    const struct cpu_topology *t, unsigned vcpu, uint32_t apic)
+{
+	struct kvm_cpuid_entry2 *ext = cpuid_find(e, n, 0x80000000, 0);
+	struct kvm_cpuid_entry2 *f = cpuid_find(e, n, 0x80000001, 0);
+
+	if (t->threads < 2 || ext == NULL || f == NULL || !vendor_amd(e, n))
+		return n;
+	if (cpuid_find(e, n, 0x8000001e, 0) == NULL) {
+		struct kvm_cpuid_entry2 *x;
+
+		if (n >= cap)
+			return n;
+		x = &e[n++];
+		memset(x, 0, sizeof(*x));
+		x->function = 0x8000001e;
+		amd_topo_leaf(x, t, vcpu, apic);
+	}
+	if (ext->eax < 0x8000001e)
+		ext->eax = 0x8000001e;
+	f->ecx |= CPUID_EXT1_ECX_TOPOEXT;
+	return n;
+}
+
+/* Leaf `fn` (0xB or 0x1F) must list the SMT and core levels and end with
+ * an invalid level: KVM copies only the levels the host reports, and a
+ * guest that finds no core level takes every core for a package. */
+static int topo_subleaves(struct kvm_cpuid_entry2 *e, int n, int cap,
+    uint32_t fn)
+{
+	if (cpuid_find(e, n, fn, 0) == NULL)
+		return n;
+	for (uint32_t i = 1; i <= 2 && n < cap; i++) {
+		struct kvm_cpuid_entry2 *x = cpuid_find(e, n, fn, i);
+
+		if (x != NULL && x->index == i)
+			continue;
+		x = &e[n++];
+		memset(x, 0, sizeof(*x));
+		x->function = fn;
+		x->index = i;
+		x->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+	}
+	return n;
+}
+
 int cpuid_build(struct kvm_cpuid_entry2 *e, int n, int cap,
     const struct cpu_topology *t, unsigned vcpu, const struct cpuid_opts *o)
 {
@@ -96,6 +170,8 @@ int cpuid_build(struct kvm_cpuid_entry2 *e, int n, int cap,
 	unsigned smt = topology_smt_bits(t), core = topology_core_bits(t);
 	unsigned per_pkg_bits = smt + core;
 
+	n = topo_subleaves(e, n, cap, 0xb);
+	n = topo_subleaves(e, n, cap, 0x1f);
 	for (int i = 0; i < n; i++) {
 		struct kvm_cpuid_entry2 *x = &e[i];
 
@@ -138,16 +214,13 @@ int cpuid_build(struct kvm_cpuid_entry2 *e, int n, int cap,
 			x->ecx |= (per_pkg_bits & 0xf) << 12;
 			break;
 		case 0x8000001e:
-			x->eax = apic;
-			x->ebx = (apic >> smt) & 0xff;
-			x->ebx |= ((t->threads - 1) & 0xff) << 8;
-			x->ecx = vcpu / (t->threads * t->cores);
-			x->edx = 0;
+			amd_topo_leaf(x, t, vcpu, apic);
 			break;
 		default:
 			break;
 		}
 	}
+	n = amd_topoext(e, n, cap, t, vcpu, apic);
 	/* Timing leaf (the de facto hypervisor convention): TSC and local
 	 * APIC timer frequencies in kHz.  KVM's APIC timer runs at 1 GHz. */
 	if (o->tsc_khz && cpuid_find(e, n, 0x40000000, 0) != NULL) {

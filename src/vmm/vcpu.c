@@ -348,6 +348,8 @@ void vm_stop_vcpus(struct vm *vm)
 	bool joined = false;
 
 	atomic_store(&vm->stopping, true);
+	if (vm->vcpus == NULL)
+		return;
 	for (unsigned i = 0; i < vm->topo.cpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		if (!v->started)

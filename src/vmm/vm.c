@@ -18,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* Addresses KVM needs for its own use (real-mode TSS, identity map); kept
@@ -37,6 +38,36 @@ int kvm_probe(void)
 	close(fd);
 	if (r != KVM_API_VERSION)
 		return fail("/dev/kvm: unsupported KVM API version %d", r);
+	return 0;
+}
+
+/* The host's limits on vCPUs: KVM_CAP_MAX_VCPUS (KVM_CAP_NR_VCPUS on
+ * kernels without it) and the highest vCPU (APIC) id. */
+static int check_vcpu_limits(struct vm *vm)
+{
+	int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	int maxid = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+	    KVM_CAP_MAX_VCPU_ID);
+	uint32_t top;
+
+	if (max <= 0)
+		max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (max <= 0)
+		max = 4;	/* KVM's documented minimum */
+	if (vm->topo.cpus > (unsigned)max)
+		return fail("cpus=%u: this host's KVM allows at most %d vCPUs "
+		    "per VM (KVM_CAP_MAX_VCPUS)", vm->topo.cpus, max);
+	top = topology_apic_id(&vm->topo, vm->topo.cpus - 1);
+	if (maxid <= 0)
+		maxid = max;
+	if (top >= (unsigned)maxid)
+		return fail("cpu topology sockets=%u cores=%u threads=%u needs "
+		    "APIC id %u; this host's KVM allows ids below %d",
+		    vm->topo.sockets, vm->topo.cores, vm->topo.threads, top,
+		    maxid);
+	if (top > 254 && !vm->x2apic)
+		return fail("cpu topology needs APIC id %u: more than 255 APIC "
+		    "ids need x2APIC mode (-x)", top);
 	return 0;
 }
 
@@ -60,7 +91,13 @@ int vm_open(struct vm *vm)
 	pthread_mutex_init(&vm->exitlock, NULL);
 	pthread_mutex_init(&vm->ring_lock, NULL);
 	vm->ring = NULL;
-	for (int i = 0; i < VM_MAXCPU; i++)
+	if (vm->topo.cpus == 0 || vm->topo.cpus > VM_MAXCPU)
+		return fail("%u vCPUs, at most %u supported", vm->topo.cpus,
+		    VM_MAXCPU);
+	vm->vcpus = calloc(vm->topo.cpus, sizeof(*vm->vcpus));
+	if (vm->vcpus == NULL)
+		return fail("out of memory for %u vCPUs", vm->topo.cpus);
+	for (unsigned i = 0; i < vm->topo.cpus; i++)
 		vm->vcpus[i].fd = -1;
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -80,6 +117,8 @@ int vm_open(struct vm *vm)
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0)
 			return fail("/dev/kvm lacks %s (KVM_CAP %d)",
 			    caps[i].name, caps[i].cap);
+	if (check_vcpu_limits(vm) != 0)
+		return -1;
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
 		return fail_errno("KVM_CREATE_VM");
@@ -163,6 +202,45 @@ static int add_region(struct vm *vm, int slot, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
+/* Whether this process may lock memory beyond RLIMIT_MEMLOCK
+ * (CAP_IPC_LOCK in its effective set, bit 14). */
+static bool have_ipc_lock(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	bool r = false;
+
+	if (f == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long long caps;
+		if (sscanf(line, "CapEff: %llx", &caps) == 1) {
+			r = (caps >> 14) & 1;
+			break;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+/* -S: check the locked-memory limit before mapping anything, so a too
+ * small limit is one clear message instead of a failed mlock. */
+int vm_check_wired(uint64_t size)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0)
+		return fail_errno("getrlimit(RLIMIT_MEMLOCK)");
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= size ||
+	    have_ipc_lock())
+		return 0;
+	return fail("wired guest memory (-S, memory.wired) needs %llu KiB "
+	    "locked, but the locked-memory limit (RLIMIT_MEMLOCK, ulimit -l) "
+	    "is %llu KiB: raise it or run with CAP_IPC_LOCK",
+	    (unsigned long long)(size >> 10),
+	    (unsigned long long)(rl.rlim_cur >> 10));
+}
+
 int vm_setup_memory(struct vm *vm, uint64_t size)
 {
 	mem_layout(size, &vm->mem.lowmem, &vm->mem.highmem);
@@ -195,6 +273,14 @@ static int vcpu_set_cpuid(struct vm *vm, struct vcpu *v)
 	    CPUID_MAX_ENTRIES, &vm->topo, v->index, &o);
 	if (ioctl(v->fd, KVM_SET_CPUID2, &c) < 0)
 		return fail_errno("vcpu %u: KVM_SET_CPUID2", v->index);
+	if (v->index == 0) {
+		struct kvm_cpuid_entry2 *l1 = cpuid_find(c.e, (int)c.hdr.nent,
+		    1, 0);
+		if (l1 != NULL) {
+			vm->cpuid1_eax = l1->eax;
+			vm->cpuid1_edx = l1->edx;
+		}
+	}
 	return 0;
 }
 
@@ -262,7 +348,7 @@ int vm_isa_irq(struct vm *vm, unsigned irq, bool level)
 void vm_destroy(struct vm *vm)
 {
 	vm_stop_vcpus(vm);
-	for (unsigned i = 0; i < VM_MAXCPU; i++) {
+	for (unsigned i = 0; vm->vcpus != NULL && i < vm->topo.cpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		if (v->run)
 			munmap(v->run, v->run_size);
@@ -282,5 +368,7 @@ void vm_destroy(struct vm *vm)
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
 	vm->vm_fd = vm->kvm_fd = vm->stop_efd = -1;
+	free(vm->vcpus);
+	vm->vcpus = NULL;
 }
 

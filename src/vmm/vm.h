@@ -12,7 +12,10 @@
 #include "vmm/cpuid.h"
 #include "vmm/mem.h"
 
-#define VM_MAXCPU 16
+/* Compile-time bound on vCPUs: KVM_MAX_VCPUS of x86 Linux since 5.16.
+ * The run-time limit is KVM_CAP_MAX_VCPUS (checked in vm_open); more than
+ * 255 vCPUs also need x2APIC (-x) and no MP table (-Y). */
+#define VM_MAXCPU 1024
 
 /* Exit statuses of bhyve(8). */
 enum vm_exitcode {
@@ -56,7 +59,8 @@ struct vm {
 	const char *name;
 	struct guest_mem mem;
 	struct cpu_topology topo;
-	struct vcpu vcpus[VM_MAXCPU];
+	struct vcpu *vcpus;	/* topo.cpus entries, allocated by vm_open */
+	uint32_t cpuid1_eax, cpuid1_edx;	/* vCPU 0's CPUID leaf 1 */
 	struct boot_state boot;
 
 	bool strictio;		/* -e: unhandled port access is fatal */
@@ -83,6 +87,8 @@ struct vm {
 /* Open /dev/kvm and create an empty VM; -1 with a message on failure. */
 int vm_open(struct vm *vm);
 int vm_setup_memory(struct vm *vm, uint64_t size);
+/* -S: fail clearly when RLIMIT_MEMLOCK cannot cover `size` bytes. */
+int vm_check_wired(uint64_t size);
 int vm_create_vcpus(struct vm *vm);
 int vm_start_vcpus(struct vm *vm);
 /* Ask the VM to stop with a status (first request wins). */

@@ -55,7 +55,8 @@ bad memsize 64 "invalid memsize '12Q'" -- -m 12Q vm
 bad memsize-zero 64 "invalid memsize '0'" -- -m 0 vm
 bad memsize-overflow 64 "invalid memsize '99999999999T'" -- -m 99999999999T vm
 bad topology-product 64 "cpus=3 but sockets=2" -- -c 3,sockets=2 vm
-bad topology-max 64 "17 vCPUs" -- -c 17 vm
+bad topology-max 64 "2000 vCPUs, at most 1024" -- -c 2000 vm
+bad topology-max-sockets 64 "at most 1024" -- -c sockets=64,cores=32 vm
 bad topology-word 64 "bogus=1" -- -c 2,bogus=1 vm
 bad topology-tree 4 "cpus=4 but sockets=1" -- -o cpus=4 -o sockets=1 -o cores=1 -o threads=1 $K $L vm
 bad slot-range 4 "slot 0:32:0" -- -s 32,hostbridge vm
@@ -82,7 +83,41 @@ bad serial-backend 4 "lpc.com1.path: serial backend '/nonexistent/tty'" -- $K -s
 bad serial-not-tty 4 "serial backend '/dev/null' is not a terminal" -- $K -s 31,lpc -l com1,/dev/null vm
 bad acpi-unimplemented 4 "ACPI tables .* not implemented" -- -A $K $L vm
 bad memory-too-small 4 "memory.size '1M'" -- -m 1M $K $L vm
+bad uuid 4 "invalid UUID 'not-a-uuid'" -- -U not-a-uuid $K $L vm
+bad uuid-short 4 "invalid UUID '01234567-89ab-cdef-0011-22334455667'" -- -U 01234567-89ab-cdef-0011-22334455667 $K $L vm
+bad uuid-option 4 "invalid UUID 'xyz'" -- -o uuid=xyz $K $L vm
+long=$(printf 'y%.0s' $(seq 4000))
+smbios_long=$(for v in bios.vendor bios.version bios.release_date system.manufacturer \
+	system.product_name system.version system.serial_number system.sku system.family_name \
+	board.manufacturer board.product_name board.version board.serial_number board.asset_tag \
+	board.location chassis.manufacturer chassis.version chassis.serial_number \
+	chassis.asset_tag chassis.sku; do printf -- '-o %s=%s ' "$v" "$long"; done)
+bad smbios-too-long 4 "SMBIOS tables do not fit" -- $smbios_long $K $L vm
+bad pin-format 64 "invalid format '3' for -p" -- -p 3 vm
+bad pin-vcpu-range 64 "invalid vcpu '1024'" -- -p 1024:0 vm
+bad pin-host-range 64 "invalid host cpu '1024'" -- -p 0:1024 vm
+bad pin-vcpu-missing 4 "vCPU 5 does not exist, the VM has 2" -- -c 2 -p 0:0 -p 5:0 $K $L vm
+bad pin-host-missing 4 "host CPU 1000 does not exist" -- -c 2 -p 1:1000 $K $L vm
+bad bootrom-no-file 64 "invalid bootrom option 'bootrom'" -- -l bootrom vm
+bad bootrom-empty-file 64 "invalid bootrom option 'bootrom,,/vars.fd'" -- -l bootrom,,/vars.fd vm
+bad bootrom-unimplemented 4 "boot ROMs are not implemented" -- -l bootrom,/rom.fd,fwcfg=qemu $L vm
+bad tpm-no-path 64 "invalid tpm option 'tpm,passthru'" -- -l tpm,passthru vm
+bad monitor-bool 4 "invalid boolean 'maybe' for 'monitor'" -- -o monitor=maybe $K $L vm
+bad monitor-rundir 4 "rundir '/nonexistent/run'" -- -M -o rundir=/nonexistent/run $K $L vm
+bad monitor-rundir-file 4 "rundir '/etc/hostname' is not a directory" -- -M -o rundir=/etc/hostname $K $L vm
+bad monitor-arg 1 "unexpected arguments" -- -M on $K $L vm
 }
+# -S with a locked-memory limit too small for the guest (and without
+# CAP_IPC_LOCK): one message naming the limit, before anything is mapped.
+if command -v setpriv >/dev/null; then
+	msg=$(ulimit -l 1024; setpriv --bounding-set -ipc_lock "$B" -S -m 512M $K $L vm 2>&1 </dev/null)
+	rc=$?
+	if [ $rc = 4 ] && printf '%s' "$msg" | grep -q "RLIMIT_MEMLOCK.* is 1024 KiB"; then
+		echo "PASS: cli/wired-memlock"
+	else
+		echo "FAIL: cli/wired-memlock: status $rc: $msg"
+	fi
+fi
 # Without a usable /dev/kvm (hidden by a bind mount in a private mount
 # namespace): one message, status 4.
 if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then

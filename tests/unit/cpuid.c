@@ -230,6 +230,81 @@ static void test_amd_leaves(void **state)
 	assert_int_equal(x->edx, 0);
 }
 
+/* An AMD vCPU with SMT threads gets the topology extensions (TOPOEXT and
+ * leaf 0x8000001E) even when KVM does not list them; Intel and one-thread
+ * topologies are left alone. */
+static void test_amd_topoext(void **state)
+{
+	struct cpu_topology t = { 8, 2, 2, 2 }, one = { 4, 4, 1, 1 };
+	struct cpuid_opts o = { 0 };
+	struct kvm_cpuid_entry2 *x;
+	int n0, n;
+	(void)state;
+
+	n0 = make_table(tab);
+	n = cpuid_build(tab, n0, CPUID_MAX_ENTRIES, &t, 5, &o);
+	assert_null(cpuid_find(tab, n, 0x80000001, 0));	/* Intel: nothing */
+
+	n0 = make_table(tab);
+	tab[0].ebx = 0x68747541;	/* AuthenticAMD */
+	tab[0].edx = 0x69746e65;
+	tab[0].ecx = 0x444d4163;
+	tab[n0++] = (struct kvm_cpuid_entry2){ .function = 0x80000001,
+	    .ecx = 0x1 };
+	/* drop KVM's 0x8000001e and lower the extended maximum */
+	for (int i = 0; i < n0; i++)
+		if (tab[i].function == 0x8000001e)
+			tab[i] = tab[--n0];
+	get(n0, 0x80000000, 0)->eax = 0x80000008;
+	n = cpuid_build(tab, n0, CPUID_MAX_ENTRIES, &t, 5, &o);
+	assert_int_equal(get(n, 0x80000001, 0)->ecx, 0x1 | (1u << 22));
+	assert_int_equal(get(n, 0x80000000, 0)->eax, 0x8000001e);
+	x = get(n, 0x8000001e, 0);
+	assert_int_equal(x->eax, 5);			/* APIC id */
+	assert_int_equal(x->ebx & 0xff, 2);		/* core id */
+	assert_int_equal((x->ebx >> 8) & 0xff, 1);	/* 2 threads/core */
+	assert_int_equal(x->ecx, 1);			/* socket 1 */
+
+	/* one thread per core: no change */
+	n0 = make_table(tab);
+	tab[0].ebx = 0x68747541;
+	tab[0].edx = 0x69746e65;
+	tab[0].ecx = 0x444d4163;
+	tab[n0++] = (struct kvm_cpuid_entry2){ .function = 0x80000001,
+	    .ecx = 0x1 };
+	n = cpuid_build(tab, n0, CPUID_MAX_ENTRIES, &one, 1, &o);
+	assert_int_equal(get(n, 0x80000001, 0)->ecx, 0x1);
+}
+
+/* KVM may list only the SMT level of leaf 0xB (it copies what the host
+ * reports): the core level and the terminating level are added. */
+static void test_leaf_b_levels_added(void **state)
+{
+	struct cpu_topology t = { 8, 2, 2, 2 };
+	struct cpuid_opts o = { 0 };
+	struct kvm_cpuid_entry2 *x;
+	int n0 = make_table(tab), n;
+	(void)state;
+
+	for (int i = 0; i < n0; i++)
+		if (tab[i].function == 0xb && tab[i].index > 0)
+			tab[i--] = tab[--n0];
+	assert_null(cpuid_find(tab, n0, 0xb, 1));
+	n = cpuid_build(tab, n0, CPUID_MAX_ENTRIES, &t, 6, &o);
+	x = get(n, 0xb, 1);
+	assert_int_equal(x->index, 1);
+	assert_int_equal((x->ecx >> 8) & 0xff, 2);	/* core level */
+	assert_int_equal(x->eax, 2);			/* smt + core bits */
+	assert_int_equal(x->ebx, 4);
+	assert_int_equal(x->edx, 6);
+	x = get(n, 0xb, 2);
+	assert_int_equal(x->index, 2);
+	assert_int_equal((x->ecx >> 8) & 0xff, 0);	/* end */
+	assert_int_equal(get(n, 0xb, 0)->eax, 1);
+	/* no leaf 0x1F in the table: none is made up */
+	assert_null(cpuid_find(tab, n, 0x1f, 0));
+}
+
 static void test_timing_leaf(void **state)
 {
 	struct cpu_topology t = { 1, 1, 1, 1 };
@@ -312,6 +387,8 @@ int run_cpuid_tests(void)
 		cmocka_unit_test(test_leaf4),
 		cmocka_unit_test(test_leaf_b),
 		cmocka_unit_test(test_amd_leaves),
+		cmocka_unit_test(test_amd_topoext),
+		cmocka_unit_test(test_leaf_b_levels_added),
 		cmocka_unit_test(test_timing_leaf),
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_find),

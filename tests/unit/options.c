@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "devices/lpc.h"
 #include "options.h"
 #include "util.h"
 
@@ -154,7 +155,7 @@ static void test_pin(void **state)
 	setup(NULL);
 	assert_int_equal(RUN("-p", "13", "vm"), EXIT_EX_USAGE);
 	setup(NULL);
-	assert_int_equal(RUN("-p", "16:0", "vm"), EXIT_EX_USAGE);
+	assert_int_equal(RUN("-p", "1024:0", "vm"), EXIT_EX_USAGE);
 	setup(NULL);
 	assert_int_equal(RUN("-p", "0:x", "vm"), EXIT_EX_USAGE);
 }
@@ -171,14 +172,24 @@ static void test_pincpu_parse(void **state)
 	assert_int_equal(bits[0], 0x01);
 	assert_int_equal(bits[127], 0x80);
 
-	assert_int_equal(pincpu_parse("16:0"), -1);
+	assert_int_equal(pincpu_parse("1024:0"), -1);
+	/* 100 host CPUs for one vCPU: none is dropped */
+	for (unsigned i = 0; i < 100; i++) {
+		char o[32];
+		snprintf(o, sizeof(o), "7:%u", 900 + i);
+		assert_int_equal(pincpu_parse(o), 0);
+	}
+	assert_int_equal(cpuset_parse(config_get("vcpu.7.cpuset"), bits, 1024), 0);
+	for (unsigned c = 0; c < 1024; c++)
+		assert_int_equal(!!(bits[c / 8] & (1u << (c % 8))),
+		    c >= 900 && c < 1000);
 	assert_int_equal(pincpu_parse("0:1024"), -1);
 	assert_int_equal(pincpu_parse(":3"), -1);
 	assert_int_equal(pincpu_parse("1:"), -1);
 	assert_int_equal(pincpu_parse("x:1"), -1);
 	assert_int_equal(pincpu_parse("1:-1"), -1);
 	assert_int_equal(pincpu_parse("13"), -1);
-	assert_null(config_get("vcpu.16.cpuset"));
+	assert_null(config_get("vcpu.1024.cpuset"));
 	assert_null(config_get("vcpu.0.cpuset"));
 }
 
@@ -265,10 +276,10 @@ static void expect_topology(const char *arg, const char *cpus,
 
 static void test_cpus(void **state)
 {
-	static const char *const bad[] = { "17", "0", "cpus=4,sockets=2",
-	    "cpus=4,sockets=2,cores=2,threads=2", "sockets=17", "x",
+	static const char *const bad[] = { "1025", "0", "cpus=4,sockets=2",
+	    "cpus=4,sockets=2,cores=2,threads=2", "sockets=1025", "x",
 	    "cpus=", "sockets=2,cores=x", "bogus=1", "4,8", "",
-	    "sockets=4,cores=4,threads=2", "cpus=-1" };
+	    "sockets=32,cores=32,threads=2", "cpus=-1" };
 	(void)state;
 
 	expect_topology("4", "4", "4", "1", "1");
@@ -304,7 +315,8 @@ static void test_topology_parse(void **state)
 	/* a failed -c leaves the previous topology alone */
 	assert_config("cpus", "2");
 	assert_int_equal(topology_parse("sockets=0"), -1);
-	assert_int_equal(topology_parse("cpus=32"), -1);
+	assert_int_equal(topology_parse("cpus=1025"), -1);
+	assert_non_null(strstr(last_error(), "at most 1024"));
 	assert_config("threads", "2");
 }
 
@@ -380,7 +392,9 @@ static void test_slot_legacy_config(void **state)
 	assert_config("pci.0.4.0.port.1.path", "/b.iso");
 	assert_config("pci.0.5.0.foo", "bar");
 	assert_config("pci.0.5.0.flag", "true");
-	assert_config("pci.0.6.0.devpath", "/dev/nvd0");
+	assert_config("pci.0.6.0.path", "/dev/nvd0");
+	assert_config("pci.0.6.0.maxq", "4");
+	assert_null(config_get("pci.0.6.0.devpath"));
 	assert_config("pci.0.6.0.maxq", "4");
 	assert_config("pci.0.7.0.sharename", "share");
 	assert_config("pci.0.7.0.path", "/srv");
@@ -410,14 +424,123 @@ static void test_lpc(void **state)
 	assert_null(config_get("lpc.bootvars"));
 	assert_config("lpc.pc-testdev", "true");
 
+	/* libvirt's UEFI form: the fwcfg= field goes to the lpc node */
+	setup(NULL);
+	assert_int_equal(RUN("-l", "bootrom,/fw/BHYVE_UEFI.fd,/vars/vm.fd,"
+	    "fwcfg=qemu", "vm"), -1);
+	assert_config("lpc.bootrom", "/fw/BHYVE_UEFI.fd");
+	assert_config("lpc.bootvars", "/vars/vm.fd");
+	assert_config("lpc.fwcfg", "qemu");
+	setup(NULL);
+	assert_int_equal(RUN("-l", "bootrom,/fw/BHYVE_UEFI.fd,fwcfg=qemu",
+	    "vm"), -1);
+	assert_null(config_get("lpc.bootvars"));
+	assert_config("lpc.fwcfg", "qemu");
+	/* names are case-insensitive; pc-testdev ignores what follows */
+	setup(NULL);
+	assert_int_equal(RUN("-l", "COM1,stdio", "-l", "pc-testdev,x", "vm"),
+	    -1);
+	assert_config("lpc.com1.path", "stdio");
+	assert_config("lpc.pc-testdev", "true");
+	/* tpm,type,path[,options] */
+	setup(NULL);
+	assert_int_equal(RUN("-l", "tpm,passthru,/dev/tpm0", "vm"), -1);
+	assert_config("tpm.type", "passthru");
+	assert_config("tpm.path", "/dev/tpm0");
+	assert_config("tpm.version", "2.0");
+	setup(NULL);
+	assert_int_equal(RUN("-l", "tpm,swtpm,/run/s.sock,version=1.2", "vm"),
+	    -1);
+	assert_config("tpm.version", "1.2");
+
 	static const char *const bad[] = { "bogus", "com1", "com1,", "com5,stdio",
-	    "bootrom", "", ",stdio", "pc-testdev,x", "fwcfg,other" };
+	    "bootrom", "bootrom,", "bootrom,,vars", "", ",stdio", "fwcfg,other",
+	    "tpm", "tpm,passthru", "tpm,passthru,", "tpm,,/dev/tpm0" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		const char *args[] = { "-l", bad[i], "vm" };
 		setup(NULL);
 		if (run_argv(3, args) != EXIT_EX_USAGE)
 			fail_msg("-l '%s' not rejected with 64", bad[i]);
 	}
+}
+
+static void test_nvme_bootrom_aliases(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN("-s", "6,nvme,ram=1024,maxq=2", "-s",
+	    "7,nvme,/img,ser=ABC", "vm"), -1);
+	assert_config("pci.0.6.0.ram", "1024");
+	assert_config("pci.0.6.0.maxq", "2");
+	assert_null(config_get("pci.0.6.0.path"));
+	assert_config("pci.0.7.0.path", "/img");
+	assert_config("pci.0.7.0.ser", "ABC");
+	/* the newer machine-independent names stand for lpc.bootrom/vars */
+	assert_null(lpc_bootrom());
+	setup(NULL);
+	assert_int_equal(RUN("-o", "bootrom=/fw.fd", "-o", "bootvars=/v.fd",
+	    "vm"), -1);
+	assert_string_equal(lpc_bootrom(), "/fw.fd");
+	assert_string_equal(lpc_bootvars(), "/v.fd");
+	setup(NULL);
+	assert_int_equal(RUN("-o", "bootrom=/fw.fd", "-l", "bootrom,/lpc.fd",
+	    "vm"), -1);
+	assert_string_equal(lpc_bootrom(), "/lpc.fd");
+}
+
+/* Command lines as libvirt's bhyve driver and vm-bhyve write them give
+ * the variables FreeBSD's parsers set. */
+static void test_manager_command_lines(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN("-c", "2", "-m", "214", "-A", "-I", "-u", "-H",
+	    "-P", "-s", "0:0,hostbridge", "-l",
+	    "bootrom,/usr/local/share/uefi-firmware/BHYVE_UEFI.fd,"
+	    "/var/lib/libvirt/nvram/vm_VARS.fd,fwcfg=qemu",
+	    "-s", "1:0,lpc", "-s", "2:0,ahci,hd:/tmp/freebsd.img,cd:/tmp/cd.iso",
+	    "-s", "3:0,virtio-net,tap0,mac=52:54:00:b1:42:eb",
+	    "-s", "4:0,nvme,/dev/zvol/nv0", "-s", "5:0,fbuf,tcp=127.0.0.1:5900,"
+	    "w=1024,h=768", "-s", "6:0,xhci,tablet",
+	    "-U", "6f8b3b6a-1b2c-4d5e-8f90-123456789abc",
+	    "-l", "com1,/dev/nmdm0A", "bhyve"), -1);
+	assert_config("lpc.bootrom", "/usr/local/share/uefi-firmware/BHYVE_UEFI.fd");
+	assert_config("lpc.bootvars", "/var/lib/libvirt/nvram/vm_VARS.fd");
+	assert_config("lpc.fwcfg", "qemu");
+	assert_config("lpc.com1.path", "/dev/nmdm0A");
+	assert_config("pci.0.2.0.port.0.type", "hd");
+	assert_config("pci.0.2.0.port.0.path", "/tmp/freebsd.img");
+	assert_config("pci.0.2.0.port.1.type", "cd");
+	assert_config("pci.0.3.0.backend", "tap0");
+	assert_config("pci.0.3.0.mac", "52:54:00:b1:42:eb");
+	assert_config("pci.0.4.0.path", "/dev/zvol/nv0");
+	assert_config("pci.0.5.0.tcp", "127.0.0.1:5900");
+	assert_config("pci.0.6.0.slot.1.device", "tablet");
+	assert_config("uuid", "6f8b3b6a-1b2c-4d5e-8f90-123456789abc");
+	assert_config("rtc.use_localtime", "false");
+	assert_config("x86.vmexit_on_hlt", "true");
+	assert_config("x86.vmexit_on_pause", "true");
+	assert_config("memory.size", "214");
+	assert_config("name", "bhyve");
+
+	/* vm-bhyve: grouped flags, pinning, wired memory for passthru */
+	setup(NULL);
+	assert_int_equal(RUN("-c", "4", "-m", "1G", "-AHPw", "-S", "-U",
+	    "0a0b0c0d-0e0f-4a1b-8c2d-3e4f5a6b7c8d", "-u", "-p", "0:2", "-p",
+	    "1:3", "-s", "0,hostbridge", "-s", "31,lpc", "-s",
+	    "4:0,virtio-blk,/zroot/vm/x/disk0.img", "-s",
+	    "5:0,virtio-net,tap1,mac=58:9c:fc:00:01:02", "-l",
+	    "com1,/dev/nmdm-x.1A", "-l",
+	    "bootrom,/usr/local/share/uefi-firmware/BHYVE_UEFI.fd", "-M", "x"),
+	    -1);
+	assert_config("memory.wired", "true");
+	assert_config("x86.strictmsr", "false");
+	assert_config("vcpu.0.cpuset", "2");
+	assert_config("vcpu.1.cpuset", "3");
+	assert_config("pci.0.4.0.path", "/zroot/vm/x/disk0.img");
+	assert_config("pci.0.5.0.backend", "tap1");
+	assert_config("lpc.com1.path", "/dev/nmdm-x.1A");
+	assert_null(config_get("lpc.bootvars"));
+	assert_config("monitor", "true");
+	assert_config("cpus", "4");
 }
 
 static void test_o_and_k(void **state)
@@ -543,6 +666,8 @@ int run_options_tests(void)
 		cmocka_unit_test_setup(test_slot_errors, setup),
 		cmocka_unit_test_setup(test_slot_legacy_config, setup),
 		cmocka_unit_test_setup(test_lpc, setup),
+		cmocka_unit_test_setup(test_nvme_bootrom_aliases, setup),
+		cmocka_unit_test_setup(test_manager_command_lines, setup),
 		cmocka_unit_test_setup(test_o_and_k, setup),
 		cmocka_unit_test_setup(test_usage_errors, setup),
 		cmocka_unit_test_setup(test_help, setup),

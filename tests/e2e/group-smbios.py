@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""e2e group "smbios": SMBIOS tables, SMP topology, global flags and monitor
+mode, seen from the guest (and the host's /proc) inside the nested test host.
+
+Boot 1: the PVH vmlinux (Linux finds the SMBIOS entry point by scanning
+0xF0000-0xFFFFF under PVH too), 8 vCPUs as 2 sockets x 2 cores x 2
+threads, -U and configured SMBIOS strings, -S (wired), -u (RTC in UTC)
+under TZ=JST-9 (Tokyo).
+Boot 2: the bzImage, -M (monitor mode), default SMBIOS strings and UUID,
+RTC in local time (TZ=JST-9), -C; the guest reboots, the monitor (same PID) starts
+the VM again, then SIGTERM ends it with status 1.
+"""
+
+import hashlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+from vmlib import *  # noqa: F401,F403
+
+TOKYO = 9 * 3600
+UUID = "4c6f7665-6c61-4ce5-8b1c-2a3b4c5d6e7f"
+
+SCRIPT = r"""
+for f in product_uuid sys_vendor product_name bios_vendor board_vendor chassis_vendor; do echo "DMI $f=$(cat /sys/class/dmi/id/$f)"; done
+echo "NPROC $(nproc) ONLINE $(cat /sys/devices/system/cpu/online)"
+for c in /sys/devices/system/cpu/cpu[0-9]*; do echo "TOPO ${c##*cpu} $(cat $c/topology/physical_package_id) $(cat $c/topology/core_id) $(cat $c/topology/thread_siblings_list)"; done
+echo "CPUINFO $(grep -m1 siblings /proc/cpuinfo | tr -d ' \t') $(grep -m1 'cpu cores' /proc/cpuinfo | tr -d ' \t')"
+echo "RTC $(cat /sys/class/rtc/rtc0/since_epoch)"
+echo SMB-DONE
+"""
+
+
+def default_uuid(vmname, host):
+    """bhyve's default: MD5 over the VM name and the host name (NUL-padded
+    to 256 bytes), version 3 and the RFC 4122 variant."""
+    d = bytearray(hashlib.md5(vmname.encode() + host.encode().ljust(256, b"\0"))
+                  .digest())
+    d[6] = (d[6] & 0x0F) | 0x30
+    d[8] = (d[8] & 0x3F) | 0x80
+    h = d.hex()
+    return "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
+
+
+def vmflags(pid, size_kb):
+    """VmFlags of the mapping of `size_kb` KiB (guest RAM) in pid."""
+    try:
+        smaps = open("/proc/%d/smaps" % pid).read()
+    except OSError as e:
+        return "unreadable: %s" % e
+    for block in re.split(r"\n(?=[0-9a-f]+-[0-9a-f]+ )", smaps):
+        m = re.search(r"^Size:\s+(\d+) kB", block, re.M)
+        if m and int(m.group(1)) == size_kb:
+            f = re.search(r"^VmFlags:(.*)$", block, re.M)
+            return f.group(1).split() if f else []
+    return "no %d kB mapping" % size_kb
+
+
+def children(pid):
+    try:
+        return [int(x) for x in
+                open("/proc/%d/task/%d/children" % (pid, pid)).read().split()]
+    except OSError:
+        return []
+
+
+def start(name, args, env):
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env)
+    return proc, Console(proc.stdout.fileno(), name + ".log")
+
+
+def run_script(proc, con):
+    """Type SCRIPT once the guest's script shell is up; return its output
+    and the host time when the RTC was read."""
+    proc.stdin.write(SCRIPT.encode())
+    proc.stdin.flush()
+    m = con.expect(rb"(?s)(DMI .*?)SMB-DONE", 120)
+    return (m.group(1).decode(errors="replace") if m else ""), time.time()
+
+
+def dmi(out):
+    return dict(re.findall(r"^DMI (\w+)=(.*?)\r?$", out, re.M))
+
+
+def rtc_offset(out, when):
+    m = re.search(r"^RTC (\d+)\r?$", out, re.M)
+    return int(m.group(1)) - when if m else None
+
+
+def check_topology_and_strings():
+    env = dict(os.environ, TZ="JST-9")
+    args = bhyve_args(
+        "-S", "-u", "-U", UUID,
+        "-o", "system.manufacturer=Acme Corp",
+        "-o", "system.product_name=Rocket 9",
+        "-o", "bios.vendor=MyBIOS",
+        "-o", "board.manufacturer=BoardCo",
+        "-o", "chassis.manufacturer=CaseCo",
+        kernel=VMLINUX or None,
+        cpus="cpus=8,sockets=2,cores=2,threads=2", mem="512M",
+        cmdline="console=ttyS0 bhyvetest=script", name="smbvm")
+    t0 = time.time()
+    proc, con = start("smbios-topology", args, env)
+    up = con.expect(rb"BHYVE-GUEST-UP .*cpus=(\d+)")
+    up2 = up is not None and con.expect(rb"BHYVE-GUEST-SCRIPT", 60)
+    report("smp8-boots", bool(up2), "no script marker")
+    if not up2:
+        proc.kill()
+        proc.wait()
+        for n in ("smp8-online", "smp8-topology", "smp8-cpuinfo",
+                  "dmi-uuid-option", "dmi-strings-configured",
+                  "rtc-utc-under-tokyo", "wired-memory-locked",
+                  "guest-memory-not-in-core", "reboot-status-0"):
+            report(n, False, "guest did not boot")
+        return
+    print("  (8 vCPUs up after %.1f s)" % (time.time() - t0), flush=True)
+    flags = vmflags(proc.pid, 512 * 1024)
+    out, when = run_script(proc, con)
+    m = re.search(r"NPROC (\d+) ONLINE (\S+)", out)
+    report("smp8-online", m is not None and m.group(1) == "8"
+           and m.group(2) == "0-7", m.group(0) if m else out[-300:])
+    topo = {int(c): (p, core, sib) for c, p, core, sib in
+            re.findall(r"^TOPO (\d+) (\d+) (\d+) (\S+?)\r?$", out, re.M)}
+    want = {i: (str(i // 4), str((i // 2) % 2), "%d-%d" % (i & ~1, i | 1))
+            for i in range(8)}
+    report("smp8-topology", topo == want, "got %s" % topo)
+    m = re.search(r"CPUINFO siblings:(\d+) cpucores:(\d+)", out)
+    report("smp8-cpuinfo", m is not None and m.groups() == ("4", "2"),
+           m.group(0) if m else "no cpuinfo line")
+    d = dmi(out)
+    report("dmi-uuid-option", d.get("product_uuid") == UUID,
+           "product_uuid %r" % d.get("product_uuid"))
+    ok = (d.get("sys_vendor") == "Acme Corp" and
+          d.get("product_name") == "Rocket 9" and
+          d.get("bios_vendor") == "MyBIOS" and
+          d.get("board_vendor") == "BoardCo" and
+          d.get("chassis_vendor") == "CaseCo")
+    report("dmi-strings-configured", ok, "dmi %s" % d)
+    off = rtc_offset(out, when)
+    report("rtc-utc-under-tokyo", off is not None and abs(off) < 120,
+           "RTC - now = %s s" % off)
+    report("wired-memory-locked", isinstance(flags, list) and "lo" in flags,
+           "VmFlags %s" % flags)
+    report("guest-memory-not-in-core", isinstance(flags, list) and "dd" in flags,
+           "VmFlags %s" % flags)
+    proc.stdin.write(b"reboot -f\n")
+    proc.stdin.flush()
+    rc = wait_exit(proc, 120)
+    while con.pump(0.2):
+        pass
+    report("reboot-status-0", rc == 0, "exit status %s" % rc)
+
+
+def check_monitor_defaults():
+    env = dict(os.environ, TZ="JST-9")
+    args = bhyve_args("-M", "-C", cpus="2", mem="256M",
+                      cmdline="console=ttyS0 bhyvetest=script", name="monvm")
+    t0 = time.time()
+    proc, con = start("smbios-monitor", args, env)
+    up = con.expect(rb"BHYVE-GUEST-SCRIPT")
+    report("monitor-boots", up is not None, "no script marker")
+    if up is None:
+        proc.kill()
+        proc.wait()
+        for n in ("dmi-default-uuid", "dmi-default-strings", "rtc-localtime-tokyo",
+                  "guest-memory-in-core-with-C", "monitor-restarts-same-pid",
+                  "monitor-new-vm-process", "monitor-sigterm-status-1"):
+            report(n, False, "guest did not boot")
+        return
+    print("  (monitor boot 1 up after %.1f s)" % (time.time() - t0), flush=True)
+    kids = children(proc.pid)
+    flags = vmflags(kids[0], 256 * 1024) if kids else "no VM process"
+    out, when = run_script(proc, con)
+    d = dmi(out)
+    want = default_uuid("monvm", socket.gethostname())
+    report("dmi-default-uuid", d.get("product_uuid") == want,
+           "product_uuid %r, expected %s" % (d.get("product_uuid"), want))
+    ok = (d.get("sys_vendor") == "FreeBSD" and d.get("product_name") == "BHYVE"
+          and d.get("bios_vendor") == "BHYVE" and
+          d.get("board_vendor") == "FreeBSD" and
+          d.get("chassis_vendor") == "FreeBSD")
+    report("dmi-default-strings", ok, "dmi %s" % d)
+    off = rtc_offset(out, when)
+    report("rtc-localtime-tokyo", off is not None and abs(off - TOKYO) < 120,
+           "RTC - now = %s s, expected %d" % (off, TOKYO))
+    report("guest-memory-in-core-with-C",
+           isinstance(flags, list) and "dd" not in flags, "VmFlags %s" % flags)
+    # The guest reboots: the monitor keeps its PID and starts a new VM.
+    proc.stdin.write(b"reboot -f\n")
+    proc.stdin.flush()
+    again = con.expect(rb"BHYVE-GUEST-SCRIPT")
+    report("monitor-restarts-same-pid", again is not None and proc.poll() is None,
+           "no second boot (status %s)" % proc.poll())
+    kids2 = children(proc.pid)
+    report("monitor-new-vm-process", bool(kids) and bool(kids2) and
+           kids2[0] != kids[0], "VM processes %s then %s" % (kids, kids2))
+    proc.send_signal(signal.SIGTERM)
+    rc = wait_exit(proc, 60)
+    while con.pump(0.2):
+        pass
+    report("monitor-sigterm-status-1", rc == 1, "exit status %s" % rc)
+    print("  (monitor run %.1f s)" % (time.time() - t0), flush=True)
+
+
+if __name__ == "__main__":
+    plan(18)
+    check_topology_and_strings()
+    check_monitor_defaults()
+    finish()
