@@ -1,5 +1,6 @@
 /* bhyve for Linux: options -> configuration tree -> VM -> exit status. */
 #include "backends/evloop.h"
+#include "backends/sock.h"
 #include "backends/tty.h"
 #include "bus/mmio.h"
 #include "bus/pci.h"
@@ -27,6 +28,7 @@ static struct vm the_vm;
 static void fatal_signal(int sig)
 {
 	tty_restore_all();
+	sock_cleanup_all();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -339,6 +341,7 @@ int main(int argc, char **argv)
 	pci_fini();
 	evloop_fini();
 	tty_restore_all();
+	sock_cleanup_all();
 	if (r < 0 || r == VM_EXIT_ERROR) {
 		fprintf(stderr, "bhyve: %s\n", last_error());
 		r = VM_EXIT_ERROR;
