@@ -297,6 +297,7 @@ int evloop_run(void)
 		free_dead();
 	}
 	atomic_store(&running, false);
+	atomic_store(&quit, false);	/* it may run again (tests) */
 	free_dead();
 	return r;
 }
