@@ -87,25 +87,26 @@ static int p9_legacy(const char *node, const char *opts)
 }
 
 
-/* virtio-console: "name=/path.sock,..." -> port.N.name, port.N.path */
+/* virtio-console: "name=/path.sock,..." -> port.N.name, port.N.path, N
+ * counting from 0, as FreeBSD's: every comma-separated item (empty ones
+ * too) must be name=path; at most 16. */
 static int console_legacy(const char *node, const char *opts)
 {
-	char *copy = strdup(opts), *save = NULL, *tok;
+	char *copy = strdup(opts), *rest = copy, *tok;
 	unsigned n = 0;
 	int r = 0;
 
 	if (copy == NULL)
 		return fail("out of memory");
-	for (tok = strtok_r(copy, ",", &save); tok && r == 0;
-	    tok = strtok_r(NULL, ",", &save)) {
+	while (r == 0 && (tok = strsep(&rest, ",")) != NULL) {
 		char *eq = strchr(tok, '=');
-		if (eq == NULL || eq == tok) {
-			r = fail("virtio-console: expected name=/path, got '%s'",
-			    tok);
+		if (eq == NULL) {
+			r = fail("virtio-console: port '%s' requires a path "
+			    "(name=/path.sock)", tok);
 			break;
 		}
 		if (n == 16) {
-			r = fail("virtio-console: at most 16 ports");
+			r = fail("virtio-console: too many ports (at most 16)");
 			break;
 		}
 		*eq = '\0';

@@ -26,6 +26,7 @@ int run_rtc_tests(void);
 int run_decompress_tests(void);
 int run_coalesced_tests(void);
 int run_sock_tests(void);
+int run_console_tests(void);
 
 /* Helpers (main.c) */
 
