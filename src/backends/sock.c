@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -399,12 +400,20 @@ static void on_conn(int fd, uint32_t events, void *arg)
 		if (s->rx_on) {
 			read = true;
 		} else if (events & (EPOLLHUP | EPOLLERR)) {
-			/* Reported even while paused: stop watching until
-			 * the reader drains what is left (rx_enable). */
-			ev_del(s->cev);
-			s->cev = NULL;
-			s->hup = true;
-			s->olen = 0;
+			/* The peer is gone (reported even while paused).
+			 * With nothing left unread, the connection ends now;
+			 * else the reader may still drain it (rx_enable),
+			 * unless a new peer comes first (on_accept). */
+			int unread = 0;
+			if (ioctl(s->cfd, FIONREAD, &unread) != 0 ||
+			    unread <= 0) {
+				s->eof = true;
+			} else {
+				ev_del(s->cev);
+				s->cev = NULL;
+				s->hup = true;
+				s->olen = 0;
+			}
 		}
 	}
 	if (!s->broken)
@@ -427,6 +436,13 @@ static void on_accept(int fd, uint32_t events, void *arg)
 	if (c < 0)
 		return;
 	pthread_mutex_lock(&s->lock);
+	if (s->connected && s->hup) {
+		/* The previous peer left data nobody read: it gives way. */
+		unsigned gen = s->gen;
+		pthread_mutex_unlock(&s->lock);
+		finish(s, gen);
+		pthread_mutex_lock(&s->lock);
+	}
 	if (s->connected) {
 		/* One peer at a time: refuse the newcomer. */
 		pthread_mutex_unlock(&s->lock);

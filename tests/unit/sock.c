@@ -267,6 +267,60 @@ static void test_paused_input_then_hangup(void **state)
 	close(c);
 }
 
+/* A peer that leaves without unread data while input is paused: the
+ * connection ends at once (the guest hears of it), the next peer is
+ * served. */
+static void test_paused_hangup_without_data(void **state)
+{
+	int c;
+	(void)state;
+
+	assert_int_equal(sockbe_listen(&rec.s, path, 4096, &ops, &rec), 0);
+	assert_int_equal(sockbe_start(rec.s), 0);
+	c = client(path);
+	pump(20);
+	sockbe_rx_enable(rec.s, false);
+	close(c);
+	pump(30);
+	assert_int_equal(rec.disconnected, 1);
+	assert_int_equal(rec.readable, 0);
+	c = client(path);
+	pump(20);
+	assert_int_equal(rec.connected, 2);
+	close(c);
+}
+
+/* A peer that left unread data behind gives way to a new peer. */
+static void test_lingering_peer_replaced(void **state)
+{
+	char buf[16];
+	int c;
+	(void)state;
+
+	assert_int_equal(sockbe_listen(&rec.s, path, 4096, &ops, &rec), 0);
+	assert_int_equal(sockbe_start(rec.s), 0);
+	c = client(path);
+	pump(20);
+	sockbe_rx_enable(rec.s, false);
+	assert_int_equal(send(c, "old", 3, 0), 3);
+	close(c);
+	pump(30);
+	assert_int_equal(rec.disconnected, 0);
+	c = client(path);
+	pump(30);
+	assert_int_equal(rec.disconnected, 1);
+	assert_int_equal(rec.connected, 2);
+	assert_int_equal(sockbe_write(rec.s, "new", 3), 3);
+	pump(10);
+	assert_int_equal(drain(c, buf, sizeof(buf)), 3);
+	sockbe_rx_enable(rec.s, true);
+	assert_int_equal(send(c, "fresh", 5, 0), 5);
+	pump(30);
+	assert_int_equal(rec.nin, 5);
+	assert_memory_equal(rec.in, "fresh", 5);
+	close(c);
+}
+
 static void test_check_paths(void **state)
 {
 	char p[256];
@@ -359,6 +413,10 @@ int run_sock_tests(void)
 		cmocka_unit_test_setup_teardown(test_bounded_output, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_paused_input_then_hangup,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_paused_hangup_without_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lingering_peer_replaced,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_paths, setup,
 		    teardown),
