@@ -57,6 +57,8 @@ int evloop_init(void)
 {
 	struct epoll_event ee = { .events = EPOLLIN, .data.ptr = NULL };
 
+	if (epfd >= 0)		/* already (devices may need it early) */
+		return 0;
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		return fail_errno("epoll_create1");
