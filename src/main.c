@@ -7,6 +7,7 @@
 #include "bus/pio.h"
 #include "config.h"
 #include "devices/lpc.h"
+#include "devices/virtio_console.h"
 #include "options.h"
 #include "platform/loader.h"
 #include "platform/mptable.h"
@@ -246,6 +247,8 @@ static int run_vm(void)
 		if (p && ttybe_check(p) != 0)
 			return fail_prefix("lpc.com%u.path", i + 1);
 	}
+	if (vtcon_check_config() != 0)
+		return -1;
 
 	if (vm_open(vm) != 0 || vm_setup_memory(vm, memsize) != 0 ||
 	    vm_create_vcpus(vm) != 0 || read_pinning(vm) != 0)
