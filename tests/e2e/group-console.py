@@ -11,6 +11,7 @@ names come from the device's PORT_NAME messages."""
 
 import os
 import pty
+import signal
 import socket
 import subprocess
 import tempfile
@@ -136,6 +137,31 @@ def check_console():
     got = recv_until(b, b"beta-25")
     report("second-port", b"beta-25" in got, "client got %r" % got)
 
+    # A peer that does not read: the guest's writer waits (bounded
+    # buffering), the VM stays responsive, and every byte arrives once the
+    # peer reads.
+    n = 1024 * 1024
+    sh("yes xxxxxxx | head -c %d > /dev/virtio-ports/beta & echo BG-$((1+8))"
+       % n, rb"BG-9")
+    time.sleep(5)
+    m = sh("echo alive-$((7*7)) writers=$(pidof head | wc -w) END",
+           rb"alive-49 writers=(\d+) END", 30)
+    report("stalled-peer-writer-waits-vm-responsive",
+           m is not None and m.group(1) == b"1",
+           "no answer" if m is None else
+           "writer not waiting (%s running)" % m.group(1).decode())
+    got = 0
+    b.settimeout(30)
+    while got < n:
+        try:
+            chunk = b.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk or chunk.strip(b"x\n"):
+            break
+        got += len(chunk)
+    report("stalled-peer-gets-all", got == n, "got %d of %d bytes" % (got, n))
+
     con.send("reboot -f\r")
     rc = wait_exit(proc, 120)
     while con.pump(0.2):
@@ -150,7 +176,30 @@ def check_console():
     os.close(slave)
 
 
+def check_cleanup_on_signals():
+    """The socket files go on every exit: SIGINT (through the event loop)
+    and a fatal signal (the crash handler); no guest needed."""
+    for sig, name in ((signal.SIGINT, "sigint"), (signal.SIGSEGV, "fatal-signal")):
+        d = tempfile.mkdtemp(prefix="vtcon-sig-")
+        p = os.path.join(d, "c.sock")
+        args = bhyve_args("-s", "4,virtio-console,c=%s" % p,
+                          cmdline="console=ttyS0 bhyvetest=shell")
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        end = time.time() + 20
+        while time.time() < end and not os.path.exists(p):
+            time.sleep(0.05)
+        existed = os.path.exists(p)
+        proc.send_signal(sig)
+        rc = wait_exit(proc, 30)
+        report("socket-removed-on-" + name, existed and not os.path.exists(p),
+               "existed=%s, exists after exit (status %s)=%s"
+               % (existed, rc, os.path.exists(p)))
+
+
 if __name__ == "__main__":
-    plan(12)
+    plan(16)
     check_console()
+    check_cleanup_on_signals()
     finish()
