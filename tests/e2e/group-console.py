@@ -140,7 +140,7 @@ def check_console():
     # A peer that does not read: the guest's writer waits (bounded
     # buffering), the VM stays responsive, and every byte arrives once the
     # peer reads.
-    n = 1024 * 1024
+    n = 4 * 1024 * 1024  # more than the guest queue and both buffers hold
     sh("yes xxxxxxx | head -c %d > /dev/virtio-ports/beta & echo BG-$((1+8))"
        % n, rb"BG-9")
     time.sleep(5)
