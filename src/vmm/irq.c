@@ -225,9 +225,21 @@ void irq_msi_fire(struct irq_msi *m)
 
 	if (!m->routed)
 		return;
+	atomic_fetch_add(&m->fires, 1);
 	/* EAGAIN means the counter is saturated: already pending. */
 	if (write(m->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		trace_point("MSI gsi %u: %s", m->gsi, strerror(errno));
+}
+
+struct irq_msi *irq_msi_find(unsigned gsi)
+{
+	struct irq_msi *m = NULL;
+
+	pthread_mutex_lock(&lock);
+	if (gsi >= IRQ_MSI_GSI_BASE && gsi < IRQ_MSI_GSI_BASE + IRQ_MAX_ROUTES)
+		m = msis[gsi - IRQ_MSI_GSI_BASE];
+	pthread_mutex_unlock(&lock);
+	return m;
 }
 
 int irq_ioeventfd(uint64_t addr, unsigned len, bool pio, bool match,

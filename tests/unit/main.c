@@ -95,6 +95,8 @@ int main(void)
 	failed += run_rtc_tests();
 	failed += run_decompress_tests();
 	failed += run_coalesced_tests();
+	failed += run_vq_tests();
+	failed += run_pcidev_tests();
 	unit_reset_globals();
 	if (failed)
 		fprintf(stderr, "unit tests: %d failed\n", failed);
