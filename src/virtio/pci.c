@@ -254,13 +254,16 @@ static void kick(struct vqx *q)
 		trace_point("virtio kick: %s", strerror(errno));
 }
 
-/* (Un)register the queues' ioeventfds at the BARs' current places
+/* (Un)register the queues' ioeventfds at the BARs' current places,
+ * treating BAR `going` (or every BAR when !on) as no longer decoded
  * (vd->lock held).  Costs KVM grace periods: DRIVER_OK, reset and BAR
- * moves only. */
-static void ioev_update(struct virtio_dev *vd, bool on)
+ * moves only; unchanged registrations are left alone. */
+static void ioev_set(struct virtio_dev *vd, bool on, int going)
 {
-	uint64_t mbase = pci_bar_mapped(vd->pi, BAR_MODERN);
-	uint64_t lbase = pci_bar_mapped(vd->pi, BAR_LEGACY);
+	uint64_t mbase = going == BAR_MODERN ? 0 :
+	    pci_bar_mapped(vd->pi, BAR_MODERN);
+	uint64_t lbase = going == BAR_LEGACY ? 0 :
+	    pci_bar_mapped(vd->pi, BAR_LEGACY);
 
 	for (unsigned i = 0; i < vd->nq; i++) {
 		struct vqx *q = &vd->q[i];
@@ -291,6 +294,11 @@ static void ioev_update(struct virtio_dev *vd, bool on)
 	vd->ioev_on = on;
 }
 
+static void ioev_update(struct virtio_dev *vd, bool on)
+{
+	ioev_set(vd, on, -1);
+}
+
 void virtio_pci_barmap(struct pci_devinst *pi, int bar, bool on)
 {
 	struct virtio_dev *vd = pi->softc;
@@ -299,15 +307,10 @@ void virtio_pci_barmap(struct pci_devinst *pi, int bar, bool on)
 	if (vd == NULL || (bar != BAR_MODERN && bar != BAR_LEGACY))
 		return;
 	pthread_mutex_lock(&vd->lock);
-	/* Called before the move takes effect (off) and after (on): bring
-	 * the registrations in line with what is decoded. */
-	if (atomic_load(&vd->status) & VIRTIO_STATUS_DRIVER_OK) {
-		if (!on) {
-			ioev_update(vd, false);
-		} else {
-			ioev_update(vd, true);
-		}
-	}
+	/* Called before a BAR stops being decoded (off) and after it is
+	 * decoded at its new place (on). */
+	if (atomic_load(&vd->status) & VIRTIO_STATUS_DRIVER_OK)
+		ioev_set(vd, true, on ? -1 : bar);
 	pthread_mutex_unlock(&vd->lock);
 }
 

@@ -496,6 +496,24 @@ static void test_random_driver(void **state)
 	assert_true(rejected > 100);
 }
 
+static void test_iov_copy(void **state)
+{
+	uint8_t a[3], b[5], out[8];
+	struct iovec iov[2] = { { a, 3 }, { b, 5 } };
+
+	(void)state;
+	assert_int_equal(iov_from_buf(iov, 2, 2, "ABCDEFGH", 8), 6);
+	assert_int_equal(a[2], 'A');
+	assert_int_equal(b[0], 'B');
+	assert_int_equal(b[4], 'F');
+	memset(out, 0, sizeof(out));
+	assert_int_equal(iov_to_buf(iov, 2, 2, out, 4), 4);
+	assert_memory_equal(out, "ABCD", 4);
+	assert_int_equal(iov_to_buf(iov, 2, 8, out, 4), 0);
+	assert_int_equal(iov_to_buf(iov, 2, 7, out, 4), 1);
+	assert_int_equal(out[0], 'F');
+}
+
 int run_vq_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +534,7 @@ int run_vq_tests(void)
 		cmocka_unit_test(test_event_idx_interrupts),
 		cmocka_unit_test(test_no_interrupt_flag),
 		cmocka_unit_test(test_random_driver),
+		cmocka_unit_test(test_iov_copy),
 	};
 	return cmocka_run_group_tests_name("virtqueue", tests, setup, teardown);
 }
