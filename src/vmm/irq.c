@@ -197,8 +197,9 @@ void irq_msi_free(struct irq_msi *m)
 		ioctl(vm_fd, KVM_IRQFD, &f);
 	}
 	msis[m->gsi - IRQ_MSI_GSI_BASE] = NULL;
-	if (m->routed)
-		commit_locked();
+	/* The table is not handed to KVM again: a removed vector's route
+	 * is harmless (its irqfd is gone), and a failure here would
+	 * replace the message of whatever ended the VM. */
 	pthread_mutex_unlock(&lock);
 	close(m->efd);
 	free(m);
@@ -257,7 +258,13 @@ int irq_ioeventfd(uint64_t addr, unsigned len, bool pio, bool match,
 		io.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
 	if (!assign)
 		io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
-	if (ioctl(vm_fd, KVM_IOEVENTFD, &io) < 0)
-		return fail_errno("KVM_IOEVENTFD 0x%llx", (unsigned long long)addr);
+	if (ioctl(vm_fd, KVM_IOEVENTFD, &io) < 0) {
+		/* Removal failures (teardown) must not replace the message
+		 * of whatever ended the VM. */
+		if (!assign)
+			return -1;
+		return fail_errno("KVM_IOEVENTFD 0x%llx",
+		    (unsigned long long)addr);
+	}
 	return 0;
 }
