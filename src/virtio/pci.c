@@ -603,7 +603,8 @@ static void common_write(struct virtio_dev *vd, uint64_t off, int size,
 	else if (q == NULL || q->vq.ready)
 		return;	/* a missing queue, or an enabled one: read-only */
 	else if (AT(VC_QSIZE, 2)) {
-		if (v >= 1 && v <= q->vq.maxsize)
+		/* split rings: a power of two up to the maximum */
+		if (v >= 1 && v <= q->vq.maxsize && (v & (v - 1)) == 0)
 			q->vq.size = (uint16_t)v;
 	} else if (AT(VC_QMSIX, 2))
 		q->vq.msix_vector = check_vector(vd, (uint16_t)v);
@@ -696,6 +697,7 @@ int virtio_pci_init(struct vm *vm, struct pci_devinst *pi,
 
 	if (ops->nqueues == 0 || ops->nqueues > VIRTIO_MAX_QUEUES ||
 	    ops->qsize == 0 || ops->qsize > VQ_MAX_SIZE ||
+	    (ops->qsize & (ops->qsize - 1)) != 0 ||
 	    ops->cfgsize > 256 || ops->notify == NULL)
 		return fail("%s: bad virtio device description", pi->name);
 	if (config_get_bool("virtio_msix", true, &msix) != 0)

@@ -95,8 +95,9 @@ bool vq_enable(struct vq *vq)
 	const char *why = NULL;
 
 	pthread_mutex_lock(&vq->mtx);
-	if (vq->size == 0 || vq->size > vq->maxsize)
-		why = "queue size out of range";
+	if (vq->size == 0 || vq->size > vq->maxsize ||
+	    (vq->size & (vq->size - 1)) != 0)
+		why = "queue size out of range or not a power of two";
 	else if ((vq->desc_gpa & 15) || (vq->avail_gpa & 1) ||
 	    (vq->used_gpa & 3))
 		why = "misaligned ring";

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 4)
 		return 0;
-	qs = (uint16_t)(1 + data[0] % 256);
+	qs = (uint16_t)(1u << (data[0] % 9));	/* 1..256 */
 	memset(ram, 0, 0x30000);
 	vq_init(&vq, 0, qs, &ops, NULL, &mem);
 	vq.desc_gpa = 0x0;

@@ -565,6 +565,8 @@ static void test_virtio_queue_setup(void **state)
 	/* queue_size: 0 and beyond the maximum are ignored */
 	mwr(COMMON(0x18), 2, 128);
 	assert_int_equal(mrd(COMMON(0x18), 2), 64);
+	mwr(COMMON(0x18), 2, 24);			/* not a power of 2 */
+	assert_int_equal(mrd(COMMON(0x18), 2), 64);
 	mwr(COMMON(0x18), 2, 16);
 	assert_int_equal(mrd(COMMON(0x18), 2), 16);
 	/* vector beyond the MSI-X table reads back as NO_VECTOR */

@@ -335,6 +335,13 @@ static void test_enable_checks(void **state)
 	assert_false(vq_enable(&vq));
 	assert_non_null(strstr(last_why, "outside"));
 	vq_reset(&vq);
+	vq.size = 6;			/* not a power of two */
+	vq.desc_gpa = DESC;
+	vq.avail_gpa = AVAIL;
+	vq.used_gpa = USED;
+	assert_false(vq_enable(&vq));
+	assert_non_null(strstr(last_why, "power of two"));
+	vq_reset(&vq);
 	vq.size = 16;			/* bigger than offered */
 	vq.desc_gpa = DESC;
 	vq.avail_gpa = AVAIL;
