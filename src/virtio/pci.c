@@ -113,6 +113,7 @@ struct virtio_dev {
 	uint16_t qsel;
 	uint16_t config_vector;
 	bool ioev_on;
+	atomic_ulong kicks, slow_kicks;	/* all / through a vCPU exit */
 	struct iothread *io;
 	unsigned nq;
 	struct vqx q[];
@@ -228,8 +229,12 @@ static void kick_common(int fd, struct vqx *q)
 	uint64_t cnt;
 	unsigned st;
 
-	if (read(fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
-		return;
+	if (read(fd, &cnt, sizeof(cnt)) < 0) {
+		if (errno != EAGAIN)
+			return;
+		cnt = 0;
+	}
+	atomic_fetch_add(&vd->kicks, cnt);
 	st = atomic_load(&vd->status);
 	if ((st & VIRTIO_STATUS_DRIVER_OK) && !(st & VIRTIO_STATUS_NEEDS_RESET))
 		vd->ops->notify(vd->sc, &q->vq);
@@ -499,8 +504,10 @@ static int legacy_access(struct virtio_dev *vd, uint64_t off, int size,
 		legacy_set_pfn(vd, q, v);
 	else if (AT(VL_QUEUE_SEL, 2))
 		vd->qsel = (uint16_t)v;
-	else if (AT(VL_QUEUE_NOTIFY, 2) && v < vd->nq)
+	else if (AT(VL_QUEUE_NOTIFY, 2) && v < vd->nq) {
+		atomic_fetch_add(&vd->slow_kicks, 1);
 		kick(&vd->q[v]);
+	}
 	else if (AT(VL_STATUS, 1))
 		set_status(vd, (uint8_t)v);
 	else if (AT(VL_CONFIG_VECTOR, 2) && hdr == VL_HDR_MSIX)
@@ -640,9 +647,10 @@ static int modern_access(struct virtio_dev *vd, uint64_t off, int size,
 	} else if (off >= VM_NOTIFY && off < VM_NOTIFY + VM_NOTIFY_MULT *
 	    (uint64_t)vd->nq) {
 		/* Notifications that did not go through the ioeventfd. */
-		if (write)
+		if (write) {
+			atomic_fetch_add(&vd->slow_kicks, 1);
 			kick(&vd->q[(off - VM_NOTIFY) / VM_NOTIFY_MULT]);
-		else
+		} else
 			*val = 0;
 	} else if (!write) {
 		*val = 0;
@@ -776,6 +784,10 @@ void virtio_pci_teardown(struct pci_devinst *pi)
 
 	if (vd == NULL)
 		return;
+	/* BHYVE_TRACE: how many queue notifications needed a vCPU exit
+	 * (those before DRIVER_OK, or without ioeventfds). */
+	trace_point("%s: %lu queue notifications, %lu through vCPU exits",
+	    pi->name, atomic_load(&vd->kicks), atomic_load(&vd->slow_kicks));
 	if (vd->io) {
 		iothread_destroy(vd->io);	/* joins: no callback runs */
 		vd->io = NULL;
