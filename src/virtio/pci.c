@@ -113,6 +113,7 @@ struct virtio_dev {
 	uint16_t qsel;
 	uint16_t config_vector;
 	bool ioev_on;
+	atomic_ulong kicks, slow_kicks;	/* all / through a vCPU exit */
 	struct iothread *io;
 	unsigned nq;
 	struct vqx q[];
@@ -228,8 +229,12 @@ static void kick_common(int fd, struct vqx *q)
 	uint64_t cnt;
 	unsigned st;
 
-	if (read(fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
-		return;
+	if (read(fd, &cnt, sizeof(cnt)) < 0) {
+		if (errno != EAGAIN)
+			return;
+		cnt = 0;
+	}
+	atomic_fetch_add(&vd->kicks, cnt);
 	st = atomic_load(&vd->status);
 	if ((st & VIRTIO_STATUS_DRIVER_OK) && !(st & VIRTIO_STATUS_NEEDS_RESET))
 		vd->ops->notify(vd->sc, &q->vq);
@@ -254,13 +259,16 @@ static void kick(struct vqx *q)
 		trace_point("virtio kick: %s", strerror(errno));
 }
 
-/* (Un)register the queues' ioeventfds at the BARs' current places
+/* (Un)register the queues' ioeventfds at the BARs' current places,
+ * treating BAR `going` (or every BAR when !on) as no longer decoded
  * (vd->lock held).  Costs KVM grace periods: DRIVER_OK, reset and BAR
- * moves only. */
-static void ioev_update(struct virtio_dev *vd, bool on)
+ * moves only; unchanged registrations are left alone. */
+static void ioev_set(struct virtio_dev *vd, bool on, int going)
 {
-	uint64_t mbase = pci_bar_mapped(vd->pi, BAR_MODERN);
-	uint64_t lbase = pci_bar_mapped(vd->pi, BAR_LEGACY);
+	uint64_t mbase = going == BAR_MODERN ? 0 :
+	    pci_bar_mapped(vd->pi, BAR_MODERN);
+	uint64_t lbase = going == BAR_LEGACY ? 0 :
+	    pci_bar_mapped(vd->pi, BAR_LEGACY);
 
 	for (unsigned i = 0; i < vd->nq; i++) {
 		struct vqx *q = &vd->q[i];
@@ -291,6 +299,11 @@ static void ioev_update(struct virtio_dev *vd, bool on)
 	vd->ioev_on = on;
 }
 
+static void ioev_update(struct virtio_dev *vd, bool on)
+{
+	ioev_set(vd, on, -1);
+}
+
 void virtio_pci_barmap(struct pci_devinst *pi, int bar, bool on)
 {
 	struct virtio_dev *vd = pi->softc;
@@ -299,15 +312,10 @@ void virtio_pci_barmap(struct pci_devinst *pi, int bar, bool on)
 	if (vd == NULL || (bar != BAR_MODERN && bar != BAR_LEGACY))
 		return;
 	pthread_mutex_lock(&vd->lock);
-	/* Called before the move takes effect (off) and after (on): bring
-	 * the registrations in line with what is decoded. */
-	if (atomic_load(&vd->status) & VIRTIO_STATUS_DRIVER_OK) {
-		if (!on) {
-			ioev_update(vd, false);
-		} else {
-			ioev_update(vd, true);
-		}
-	}
+	/* Called before a BAR stops being decoded (off) and after it is
+	 * decoded at its new place (on). */
+	if (atomic_load(&vd->status) & VIRTIO_STATUS_DRIVER_OK)
+		ioev_set(vd, true, on ? -1 : bar);
 	pthread_mutex_unlock(&vd->lock);
 }
 
@@ -496,8 +504,10 @@ static int legacy_access(struct virtio_dev *vd, uint64_t off, int size,
 		legacy_set_pfn(vd, q, v);
 	else if (AT(VL_QUEUE_SEL, 2))
 		vd->qsel = (uint16_t)v;
-	else if (AT(VL_QUEUE_NOTIFY, 2) && v < vd->nq)
+	else if (AT(VL_QUEUE_NOTIFY, 2) && v < vd->nq) {
+		atomic_fetch_add(&vd->slow_kicks, 1);
 		kick(&vd->q[v]);
+	}
 	else if (AT(VL_STATUS, 1))
 		set_status(vd, (uint8_t)v);
 	else if (AT(VL_CONFIG_VECTOR, 2) && hdr == VL_HDR_MSIX)
@@ -600,7 +610,8 @@ static void common_write(struct virtio_dev *vd, uint64_t off, int size,
 	else if (q == NULL || q->vq.ready)
 		return;	/* a missing queue, or an enabled one: read-only */
 	else if (AT(VC_QSIZE, 2)) {
-		if (v >= 1 && v <= q->vq.maxsize)
+		/* split rings: a power of two up to the maximum */
+		if (v >= 1 && v <= q->vq.maxsize && (v & (v - 1)) == 0)
 			q->vq.size = (uint16_t)v;
 	} else if (AT(VC_QMSIX, 2))
 		q->vq.msix_vector = check_vector(vd, (uint16_t)v);
@@ -636,9 +647,10 @@ static int modern_access(struct virtio_dev *vd, uint64_t off, int size,
 	} else if (off >= VM_NOTIFY && off < VM_NOTIFY + VM_NOTIFY_MULT *
 	    (uint64_t)vd->nq) {
 		/* Notifications that did not go through the ioeventfd. */
-		if (write)
+		if (write) {
+			atomic_fetch_add(&vd->slow_kicks, 1);
 			kick(&vd->q[(off - VM_NOTIFY) / VM_NOTIFY_MULT]);
-		else
+		} else
 			*val = 0;
 	} else if (!write) {
 		*val = 0;
@@ -693,6 +705,7 @@ int virtio_pci_init(struct vm *vm, struct pci_devinst *pi,
 
 	if (ops->nqueues == 0 || ops->nqueues > VIRTIO_MAX_QUEUES ||
 	    ops->qsize == 0 || ops->qsize > VQ_MAX_SIZE ||
+	    (ops->qsize & (ops->qsize - 1)) != 0 ||
 	    ops->cfgsize > 256 || ops->notify == NULL)
 		return fail("%s: bad virtio device description", pi->name);
 	if (config_get_bool("virtio_msix", true, &msix) != 0)
@@ -771,6 +784,10 @@ void virtio_pci_teardown(struct pci_devinst *pi)
 
 	if (vd == NULL)
 		return;
+	/* BHYVE_TRACE: how many queue notifications needed a vCPU exit
+	 * (those before DRIVER_OK, or without ioeventfds). */
+	trace_point("%s: %lu queue notifications, %lu through vCPU exits",
+	    pi->name, atomic_load(&vd->kicks), atomic_load(&vd->slow_kicks));
 	if (vd->io) {
 		iothread_destroy(vd->io);	/* joins: no callback runs */
 		vd->io = NULL;
