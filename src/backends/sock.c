@@ -199,6 +199,46 @@ int sockbe_check(const char *path)
 	return 0;
 }
 
+static struct sockbe *alloc_sockbe(size_t outbuf,
+    const struct sockbe_ops *ops, void *arg)
+{
+	struct sockbe *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->obuf = malloc(outbuf)) == NULL) {
+		free(s);
+		fail("out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	s->ocap = outbuf;
+	s->lfd = s->cfd = -1;
+	s->slot = -1;
+	s->ops = ops;
+	s->arg = arg;
+	s->rx_on = true;
+	return s;
+}
+
+int sockbe_adopt(struct sockbe **out, int lfd, const char *what,
+    size_t outbuf, const struct sockbe_ops *ops, void *arg)
+{
+	struct sockbe *s;
+	int fl = fcntl(lfd, F_GETFL);
+
+	*out = NULL;
+	if (outbuf == 0)
+		return fail("%s: no output buffer", what);
+	if (fl < 0 || fcntl(lfd, F_SETFL, fl | O_NONBLOCK) != 0)
+		return fail_errno("%s", what);
+	s = alloc_sockbe(outbuf, ops, arg);
+	if (s == NULL)
+		return -1;
+	snprintf(s->path, sizeof(s->path), "%s", what);
+	s->lfd = lfd;
+	*out = s;
+	return 0;
+}
+
 int sockbe_listen(struct sockbe **out, const char *path, size_t outbuf,
     const struct sockbe_ops *ops, void *arg)
 {
@@ -212,21 +252,9 @@ int sockbe_listen(struct sockbe **out, const char *path, size_t outbuf,
 		return fail("socket '%s': no output buffer", path);
 	if (sockbe_check(path) != 0)
 		return -1;
-	s = calloc(1, sizeof(*s));
+	s = alloc_sockbe(outbuf, ops, arg);
 	if (s == NULL)
-		return fail("out of memory");
-	s->obuf = malloc(outbuf);
-	if (s->obuf == NULL) {
-		free(s);
-		return fail("out of memory");
-	}
-	pthread_mutex_init(&s->lock, NULL);
-	s->ocap = outbuf;
-	s->lfd = s->cfd = -1;
-	s->slot = -1;
-	s->ops = ops;
-	s->arg = arg;
-	s->rx_on = true;
+		return -1;
 	strcpy(s->path, path);
 	/* sockbe_check() found it absent or stale: remove a stale one. */
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))

@@ -1,5 +1,6 @@
-/* Listening Unix stream sockets served by the event loop, one peer at a
- * time (virtio-console ports; later the debug server, VNC, control).
+/* Listening stream sockets served by the event loop, one peer at a time:
+ * Unix sockets it creates (virtio-console ports), or any listener handed
+ * over with sockbe_adopt() (later the debug server, VNC, control).
  *
  * A sockbe binds `path` and listens.  The first peer to connect is
  * accepted; while it is connected, further peers are accepted and closed
@@ -54,6 +55,11 @@ int sockbe_check(const char *path);
  * sockbe_start().  `outbuf` bounds the buffered output (bytes, > 0). */
 int sockbe_listen(struct sockbe **out, const char *path, size_t outbuf,
     const struct sockbe_ops *ops, void *arg);
+/* The same service on a listener the caller bound (e.g. TCP for the
+ * debug server or VNC); takes the fd (closed by sockbe_close); `what`
+ * names it in messages; no file to remove. */
+int sockbe_adopt(struct sockbe **out, int lfd, const char *what,
+    size_t outbuf, const struct sockbe_ops *ops, void *arg);
 /* Start accepting (after evloop_init). */
 int sockbe_start(struct sockbe *s);
 /* Close the connection and the listener, remove the socket file. */

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "backends/evloop.h"
@@ -321,6 +323,36 @@ static void test_lingering_peer_replaced(void **state)
 	close(c);
 }
 
+/* A TCP listener handed over: the same one-peer service. */
+static void test_adopt_tcp(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	char buf[16];
+	int l, c;
+	(void)state;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&sin, &sl), 0);
+	assert_int_equal(sockbe_adopt(&rec.s, l, "tcp", 256, &ops, &rec), 0);
+	assert_int_equal(sockbe_start(rec.s), 0);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	pump(30);
+	assert_int_equal(rec.connected, 1);
+	assert_int_equal(sockbe_write(rec.s, "tcp!", 4), 4);
+	assert_int_equal(send(c, "in", 2, 0), 2);
+	pump(30);
+	assert_int_equal(drain(c, buf, sizeof(buf)), 4);
+	assert_int_equal(rec.nin, 2);
+	close(c);
+	pump(30);
+	assert_int_equal(rec.disconnected, 1);
+}
+
 static void test_check_paths(void **state)
 {
 	char p[256];
@@ -418,6 +450,8 @@ int run_sock_tests(void)
 		    test_paused_hangup_without_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lingering_peer_replaced,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adopt_tcp, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_check_paths, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_long_path, setup,
