@@ -1,11 +1,13 @@
 /* bhyve for Linux: options -> configuration tree -> VM -> exit status. */
 #include "backends/evloop.h"
+#include "backends/sock.h"
 #include "backends/tty.h"
 #include "bus/mmio.h"
 #include "bus/pci.h"
 #include "bus/pio.h"
 #include "config.h"
 #include "devices/lpc.h"
+#include "devices/virtio_console.h"
 #include "monitor.h"
 #include "options.h"
 #include "platform/loader.h"
@@ -29,6 +31,7 @@ static struct vm the_vm;
 static void fatal_signal(int sig)
 {
 	tty_restore_all();
+	sock_cleanup_all();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -278,6 +281,8 @@ static int run_vm(void)
 		if (p && ttybe_check(p) != 0)
 			return fail_prefix("lpc.com%u.path", i + 1);
 	}
+	if (vtcon_check_config() != 0)
+		return -1;
 
 	if (vm_open(vm) != 0 || vm_setup_memory(vm, memsize) != 0 ||
 	    vm_create_vcpus(vm) != 0 || read_pinning(vm) != 0)
@@ -286,12 +291,13 @@ static int run_vm(void)
 	if (boot_load(vm, kernel, initrd, cmdline, decompress) != 0)
 		return -1;
 	trace_point("kernel and initrd loaded");
+	if (rtc_init(vm->mem.lowmem, vm->mem.highmem) != 0 ||
+	    reset_init(vm) != 0 || pci_init(vm) != 0 || lpc_check() != 0)
+		return -1;
+	/* After pci_init: the MP table lists the devices' INTx routing. */
 	if (mptable && mptable_init(vm) != 0)
 		return -1;
 	if (smbios_init(vm) != 0)
-		return -1;
-	if (rtc_init(vm->mem.lowmem, vm->mem.highmem) != 0 ||
-	    reset_init(vm) != 0 || pci_init(vm) != 0 || lpc_check() != 0)
 		return -1;
 
 	sigemptyset(&sigs);
@@ -386,11 +392,15 @@ int main(int argc, char **argv)
 	}
 
 	r = run_vm();
+	/* Devices (and their I/O threads) go before guest memory and the
+	 * KVM descriptors they use. */
+	vm_stop_vcpus(&the_vm);
+	pci_fini();
 	vm_destroy(&the_vm);
 	lpc_fini();
-	pci_fini();
 	evloop_fini();
 	tty_restore_all();
+	sock_cleanup_all();
 	if (r < 0 || r == VM_EXIT_ERROR) {
 		fprintf(stderr, "bhyve: %s\n", last_error());
 		r = VM_EXIT_ERROR;

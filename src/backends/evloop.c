@@ -57,6 +57,8 @@ int evloop_init(void)
 {
 	struct epoll_event ee = { .events = EPOLLIN, .data.ptr = NULL };
 
+	if (epfd >= 0)		/* already (devices may need it early) */
+		return 0;
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		return fail_errno("epoll_create1");
@@ -297,6 +299,7 @@ int evloop_run(void)
 		free_dead();
 	}
 	atomic_store(&running, false);
+	atomic_store(&quit, false);	/* it may run again (tests) */
 	free_dead();
 	return r;
 }

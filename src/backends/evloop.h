@@ -23,6 +23,7 @@ struct ev;
 typedef void (*ev_cb_t)(int fd, uint32_t events, void *arg);
 typedef void (*ev_timer_cb_t)(void *arg);
 
+/* Idempotent: a device may call it before main does. */
 int evloop_init(void);
 void evloop_fini(void);
 /* Watch fd for EPOLLIN (and EPOLLOUT when `out`). */

@@ -103,37 +103,6 @@ static int p9_legacy(const char *node, const char *opts)
 }
 
 
-/* virtio-console: "name=/path.sock,..." -> port.N.name, port.N.path */
-static int console_legacy(const char *node, const char *opts)
-{
-	char *copy = strdup(opts), *save = NULL, *tok;
-	unsigned n = 0;
-	int r = 0;
-
-	if (copy == NULL)
-		return fail("out of memory");
-	for (tok = strtok_r(copy, ",", &save); tok && r == 0;
-	    tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
-		if (eq == NULL || eq == tok) {
-			r = fail("virtio-console: expected name=/path, got '%s'",
-			    tok);
-			break;
-		}
-		if (n == 16) {
-			r = fail("virtio-console: at most 16 ports");
-			break;
-		}
-		*eq = '\0';
-		r = config_setf(tok, "%s.port.%u.name", node, n);
-		if (r == 0)
-			r = config_setf(eq + 1, "%s.port.%u.path", node, n);
-		n++;
-	}
-	free(copy);
-	return r;
-}
-
 /* ahci: "hd:path[,opts],cd:path[,opts]..." -> port.N.type/path/... */
 static int ahci_ports(const char *node, const char *opts, const char *fixed)
 {
@@ -221,9 +190,6 @@ PENDING(pe_vtblk, "virtio-blk", "Virtio block storage interface",
     block_legacy);
 PENDING(pe_vtscsi, "virtio-scsi", "Virtio SCSI interface", scsi_legacy);
 PENDING(pe_vt9p, "virtio-9p", "Virtio 9p (VirtFS) interface", p9_legacy);
-PENDING(pe_vtrnd, "virtio-rnd", "Virtio RNG interface", NULL);
-PENDING(pe_vtcon, "virtio-console", "Virtio console interface",
-    console_legacy);
 PENDING(pe_vtinput, "virtio-input", "Virtio input interface", input_legacy);
 PENDING(pe_ahci, "ahci", "AHCI controller attached to arbitrary devices",
     ahci_legacy);

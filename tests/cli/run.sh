@@ -106,6 +106,21 @@ bad monitor-bool 4 "invalid boolean 'maybe' for 'monitor'" -- -o monitor=maybe $
 bad monitor-rundir 4 "rundir '/nonexistent/run'" -- -M -o rundir=/nonexistent/run $K $L vm
 bad monitor-rundir-file 4 "rundir '/etc/hostname' is not a directory" -- -M -o rundir=/etc/hostname $K $L vm
 bad monitor-arg 1 "unexpected arguments" -- -M on $K $L vm
+ports17=$(for i in $(seq 0 16); do printf ',p%d=%s/p%d.sock' "$i" "$tmp" "$i"; done)
+V="-o pci.0.4.0.device=virtio-console"
+bad vtcon-too-many-ports 4 "virtio-console: too many ports \(at most 16\)" -- $K $L -s "4,virtio-console$ports17" vm
+bad vtcon-no-path 4 "virtio-console: port 'alpha' requires a path" -- $K $L -s 4,virtio-console,alpha vm
+bad vtcon-missing-name 4 "pci.0.4.0.port.0.name: required name missing" -- $K $L $V -o "pci.0.4.0.port.0.path=$tmp/x.sock" vm
+bad vtcon-missing-path 4 "pci.0.4.0.port.3.path: required path missing" -- $K $L $V -o pci.0.4.0.port.3.name=x vm
+bad vtcon-bad-port 4 "pci.0.4.0.port.16: invalid port \(use 0 to 15\)" -- $K $L $V -o pci.0.4.0.port.16.name=x -o pci.0.4.0.port.16.path=/tmp/x vm
+bad vtcon-missing-dir 4 "pci.0.4.0.port.0.path: socket '/nonexistent/dir/a.sock': directory '/nonexistent/dir': No such file" -- $K $L -s 4,virtio-console,a=/nonexistent/dir/a.sock vm
+bad vtcon-not-a-socket 4 "pci.0.4.0.port.1.path: socket '/etc/hostname': the path exists and is not a socket" -- $K $L -s "4,virtio-console,a=$tmp/first.sock,b=/etc/hostname" vm
+if [ -e "$tmp/first.sock" ]; then
+	echo "FAIL: cli/vtcon-nothing-created: $tmp/first.sock was left behind"
+else
+	echo "PASS: cli/vtcon-nothing-created"
+fi
+bad vtcon-same-path 4 "socket '$tmp/s.sock' is used by two ports" -- $K $L -s "4,virtio-console,a=$tmp/s.sock,b=$tmp/s.sock" vm
 }
 # -S with a locked-memory limit too small for the guest (and without
 # CAP_IPC_LOCK): one message naming the limit, before anything is mapped.

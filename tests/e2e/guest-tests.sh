@@ -10,4 +10,6 @@ export KERNEL VMLINUX GUEST_INITRD
 "$here/../kvm/run.sh" --nested
 python3 "$here/group-core.py"
 python3 "$here/group-smbios.py"
+python3 "$here/group-virtio.py"
+python3 "$here/group-console.py"
 exit 0

@@ -97,6 +97,11 @@ int main(void)
 	failed += run_coalesced_tests();
 	failed += run_smbios_tests();
 	failed += run_monitor_tests();
+	failed += run_sock_tests();
+	failed += run_console_tests();
+	failed += run_console_dev_tests();
+	failed += run_vq_tests();
+	failed += run_pcidev_tests();
 	unit_reset_globals();
 	if (failed)
 		fprintf(stderr, "unit tests: %d failed\n", failed);

@@ -27,6 +27,11 @@ int run_decompress_tests(void);
 int run_coalesced_tests(void);
 int run_smbios_tests(void);
 int run_monitor_tests(void);
+int run_sock_tests(void);
+int run_console_tests(void);
+int run_console_dev_tests(void);
+int run_vq_tests(void);
+int run_pcidev_tests(void);
 
 /* Helpers (main.c) */
 
