@@ -244,6 +244,8 @@ static int run_vm(void)
 		if (p && ttybe_check(p) != 0)
 			return fail_prefix("lpc.com%u.path", i + 1);
 	}
+	if (pci_check() != 0)
+		return -1;
 
 	if (vm_open(vm) != 0 || vm_setup_memory(vm, memsize) != 0 ||
 	    vm_create_vcpus(vm) != 0 || read_pinning(vm) != 0)

@@ -82,6 +82,16 @@ bad serial-backend 4 "lpc.com1.path: serial backend '/nonexistent/tty'" -- $K -s
 bad serial-not-tty 4 "serial backend '/dev/null' is not a terminal" -- $K -s 31,lpc -l com1,/dev/null vm
 bad acpi-unimplemented 4 "ACPI tables .* not implemented" -- -A $K $L vm
 bad memory-too-small 4 "memory.size '1M'" -- -m 1M $K $L vm
+# virtio-blk images: checked before the VM is created
+truncate -s 1M "$tmp/disk.img" "$tmp/ro.img"
+chmod 0444 "$tmp/ro.img"
+bad blk-missing-image 4 "pci.0.4.0: cannot open disk image '/nonexistent/disk.img'" -- $K $L -s 4,virtio-blk,/nonexistent/disk.img vm
+bad blk-no-path 4 'pci.0.4.0: missing "path"' -- $K $L -s 4,virtio-blk vm
+bad blk-bad-sectorsize 4 "pci.0.4.0.sectorsize: invalid sector size '1000'" -- $K $L -s "4,virtio-blk,$tmp/disk.img,sectorsize=1000" vm
+bad blk-sectorsize-order 4 "invalid sector size '4096/512'" -- $K $L -s "4,virtio-blk,$tmp/disk.img,sectorsize=4096/512" vm
+bad blk-ro-file 4 "disk image '$tmp/ro.img' is read-only .*add 'ro'" -- $K $L -s "4,virtio-blk,$tmp/ro.img" vm
+bad blk-bad-bool 4 "invalid boolean 'maybe' for 'pci.0.4.0.nocache'" -- $K $L -s "4,virtio-blk,$tmp/disk.img,nocache=maybe" vm
+bad blk-not-a-disk 4 "'/dev/null' is neither a regular file nor a block device" -- $K $L -s 4,virtio-blk,/dev/null vm
 }
 # Without a usable /dev/kvm (hidden by a bind mount in a private mount
 # namespace): one message, status 4.
