@@ -62,7 +62,7 @@ def run_vmm(name):
         proc.stdin.write(("echo @@B; %s %s 2>&1; echo @@E\n"
                           % (FIO, args)).encode())
         proc.stdin.flush()
-        m = con.expect(rb"@@B\r?\n(.*?)@@E", RUNTIME + 120)
+        m = con.expect(rb"(?s)@@B\r?\n(.*?)@@E", RUNTIME + 120)
         line = ""
         if m:
             for ln in m.group(1).decode(errors="replace").splitlines():

@@ -43,7 +43,7 @@ class Guest:
         self.proc.stdin.write(("echo %s; { %s ; } 2>&1; echo %s rc=$?\n"
                                % (b, cmd, e)).encode())
         self.proc.stdin.flush()
-        m = self.con.expect((r"%s\r?\n(.*?)%s rc=(\d+)" % (b, e)).encode(),
+        m = self.con.expect((r"(?s)%s\r?\n(.*?)%s rc=(\d+)" % (b, e)).encode(),
                             timeout)
         if m is None:
             return None, ""
