@@ -97,6 +97,8 @@ int main(void)
 	failed += run_coalesced_tests();
 	failed += run_block_tests();
 	failed += run_virtio_blk_tests();
+	failed += run_vq_tests();
+	failed += run_pcidev_tests();
 	unit_reset_globals();
 	if (failed)
 		fprintf(stderr, "unit tests: %d failed\n", failed);

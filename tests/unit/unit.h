@@ -27,6 +27,8 @@ int run_decompress_tests(void);
 int run_coalesced_tests(void);
 int run_block_tests(void);
 int run_virtio_blk_tests(void);
+int run_vq_tests(void);
+int run_pcidev_tests(void);
 
 /* Helpers (main.c) */
 
