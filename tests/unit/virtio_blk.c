@@ -6,7 +6,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "bus/mmio.h"
+#include "bus/pci.h"
+#include "config.h"
 #include "devices/virtio_blk.h"
+#include "virtio/virtio.h"
+#include "vmm/vm.h"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #define CAP 2048ULL	/* sectors: a 1 MiB disk */
 
@@ -337,6 +345,246 @@ static void test_hostile_random(void **state)
 	assert_true(ios > 10);
 }
 
+
+/* ---- the whole device in process: transport, queue, backend ---- */
+
+#define RAM (1u << 20)
+#define M64 (32ULL << 30)	/* BAR 4 of the only device */
+#define COMMON(o) (M64 + (o))
+#define DEVCFG(o) (M64 + 0x2000 + (o))
+#define NOTIFY0 (M64 + 0x3000)
+#define QSZ 32
+#define DESC 0x1000u
+#define AVAIL 0x2000u
+#define USED 0x3000u
+
+static struct vm fakevm;
+static uint8_t *ram;
+static uint16_t avail_idx, ndesc;
+
+static uint64_t mrd(uint64_t gpa, int size)
+{
+	uint64_t v = 0;
+	assert_int_equal(mmio_dispatch(gpa, size, false, &v), MMIO_OK);
+	return v;
+}
+
+static void mwr(uint64_t gpa, int size, uint64_t v)
+{
+	assert_int_equal(mmio_dispatch(gpa, size, true, &v), MMIO_OK);
+}
+
+static void put_le(uint32_t gpa, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		ram[gpa + i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(uint32_t gpa, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v |= (uint64_t)ram[gpa + i] << (8 * i);
+	return v;
+}
+
+/* One chain of `n` buffers {gpa, len, writable}; returns its head. */
+struct buf { uint32_t gpa, len; bool w; };
+
+static uint16_t add_chain(const struct buf *b, unsigned n)
+{
+	uint16_t head = ndesc;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t d = DESC + 16u * ndesc;
+		put_le(d, b[i].gpa, 8);
+		put_le(d + 8, b[i].len, 4);
+		put_le(d + 12, (i + 1 < n ? 1 : 0) | (b[i].w ? 2 : 0), 2);
+		put_le(d + 14, (ndesc + 1) % QSZ, 2);
+		ndesc = (ndesc + 1) % QSZ;
+	}
+	put_le(AVAIL + 4 + 2u * (avail_idx % QSZ), head, 2);
+	avail_idx++;
+	return head;
+}
+
+static void publish(void)
+{
+	put_le(AVAIL + 2, avail_idx, 2);
+	mwr(NOTIFY0, 2, 0);
+}
+
+static void wait_used(uint16_t n)
+{
+	for (int i = 0; i < 5000; i++) {
+		if ((uint16_t)get_le(USED + 2, 2) == n)
+			return;
+		usleep(1000);
+	}
+	fail_msg("used idx %u, expected %u", (unsigned)get_le(USED + 2, 2), n);
+}
+
+/* used ring entry for the chain with head `head` */
+static uint32_t used_len(uint16_t head)
+{
+	uint16_t n = (uint16_t)get_le(USED + 2, 2);
+	for (uint16_t i = 0; i < n && i < QSZ; i++)
+		if (get_le(USED + 4 + 8u * i, 4) == head)
+			return (uint32_t)get_le(USED + 8 + 8u * i, 4);
+	fail_msg("head %u not used", head);
+	return 0;
+}
+
+static void req(uint32_t hgpa, uint32_t type, uint64_t sector)
+{
+	put_le(hgpa, type, 4);
+	put_le(hgpa + 4, 0, 4);
+	put_le(hgpa + 8, sector, 8);
+}
+
+static void test_device(void **state)
+{
+	char *path = strdup("/tmp/bhyve-unit-vblk-XXXXXX");
+	int fd = mkstemp(path);
+	char slot[128];
+	uint64_t lo;
+	uint8_t buf[4096];
+	uint16_t used = 0, head;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, RAM), 0);
+	unit_reset_globals();
+	ram = calloc(1, RAM);
+	memset(&fakevm, 0, sizeof(fakevm));
+	fakevm.vm_fd = fakevm.kvm_fd = -1;
+	fakevm.mem.r[0] = (struct mem_region){ 0, RAM, ram };
+	fakevm.mem.nr = 1;
+	fakevm.mem.lowmem = RAM;
+	avail_idx = ndesc = 0;
+	snprintf(slot, sizeof(slot), "4,virtio-blk,%s,ser=UNIT-SER", path);
+	assert_int_equal(pci_parse_slot(slot), 0);
+	assert_int_equal(config_freeze(), 0);
+	if (pci_init(&fakevm) != 0)
+		fail_msg("pci_init: %s", last_error());
+	assert_int_equal(pci_cfg_read(0, 4, 0, PCIR_VENDOR, 4), 0x10011af4);
+	pci_cfg_write(0, 4, 0, PCIR_COMMAND, 2, PCIM_CMD_MEMEN);
+	/* device config: capacity, seg_max, blk_size */
+	assert_int_equal(mrd(DEVCFG(0), 4), RAM / 512);
+	assert_int_equal(mrd(DEVCFG(4), 4), 0);
+	assert_int_equal(mrd(DEVCFG(12), 4), 126);
+	assert_int_equal(mrd(DEVCFG(20), 4), 512);
+	/* features: FLUSH, BLK_SIZE, SEG_MAX, DISCARD, WRITE_ZEROES; no RO */
+	mwr(COMMON(0x14), 1, 1 | 2);
+	mwr(COMMON(0x00), 4, 0);
+	lo = mrd(COMMON(0x04), 4);
+	assert_true(lo & (1u << 9));
+	assert_true(lo & (1u << 6));
+	assert_true(lo & (1u << 2));
+	assert_true(lo & (1u << 13));
+	assert_true(lo & (1u << 14));
+	assert_false(lo & (1u << 5));
+	mwr(COMMON(0x08), 4, 0);
+	mwr(COMMON(0x0c), 4, lo & 0xffffff);
+	mwr(COMMON(0x08), 4, 1);
+	mwr(COMMON(0x0c), 4, 1);
+	mwr(COMMON(0x14), 1, 1 | 2 | 8);
+	assert_int_equal(mrd(COMMON(0x14), 1), 0xb);
+	mwr(COMMON(0x16), 2, 0);
+	mwr(COMMON(0x18), 2, QSZ);
+	mwr(COMMON(0x20), 8, DESC);
+	mwr(COMMON(0x28), 8, AVAIL);
+	mwr(COMMON(0x30), 8, USED);
+	mwr(COMMON(0x1c), 2, 1);
+	mwr(COMMON(0x14), 1, 0xf);
+
+	/* write 4 KiB at sector 8 (data split in two), read it back */
+	for (unsigned i = 0; i < 4096; i++)
+		ram[0x20000 + i] = (uint8_t)(i * 7 + 3);
+	req(0x10000, VIRTIO_BLK_T_OUT, 8);
+	ram[0x80000] = 0xee;
+	head = add_chain((struct buf[]){ { 0x10000, 16, false },
+	    { 0x20000, 1000, false }, { 0x20000 + 1000, 3096, false },
+	    { 0x80000, 1, true } }, 4);
+	publish();
+	wait_used(++used);
+	assert_int_equal(ram[0x80000], VIRTIO_BLK_S_OK);
+	assert_int_equal(used_len(head), 1);
+	assert_int_equal(pread(fd, buf, 4096, 8 * 512), 4096);
+	assert_memory_equal(buf, ram + 0x20000, 4096);
+	req(0x10010, VIRTIO_BLK_T_IN, 8);
+	head = add_chain((struct buf[]){ { 0x10010, 16, false },
+	    { 0x30000, 4096, true }, { 0x80001, 1, true } }, 3);
+	publish();
+	wait_used(++used);
+	assert_int_equal(ram[0x80001], VIRTIO_BLK_S_OK);
+	assert_int_equal(used_len(head), 4097);
+	assert_memory_equal(ram + 0x30000, ram + 0x20000, 4096);
+
+	/* GET_ID, FLUSH, out of range, unknown type, no status byte: one
+	 * notification for all of them */
+	req(0x10020, VIRTIO_BLK_T_GET_ID, 0);
+	add_chain((struct buf[]){ { 0x10020, 16, false },
+	    { 0x40000, 20, true }, { 0x80002, 1, true } }, 3);
+	req(0x10030, VIRTIO_BLK_T_FLUSH, 0);
+	add_chain((struct buf[]){ { 0x10030, 16, false },
+	    { 0x80003, 1, true } }, 2);
+	req(0x10040, VIRTIO_BLK_T_IN, RAM / 512 - 1);
+	add_chain((struct buf[]){ { 0x10040, 16, false },
+	    { 0x30000, 1024, true }, { 0x80004, 1, true } }, 3);
+	req(0x10050, 77, 0);
+	add_chain((struct buf[]){ { 0x10050, 16, false },
+	    { 0x80005, 1, true } }, 2);
+	req(0x10060, VIRTIO_BLK_T_IN, 0);
+	head = add_chain((struct buf[]){ { 0x10060, 16, false } }, 1);
+	publish();
+	used += 5;
+	wait_used(used);
+	assert_memory_equal(ram + 0x40000, "UNIT-SER", 9);
+	assert_int_equal(ram[0x80002], VIRTIO_BLK_S_OK);
+	assert_int_equal(ram[0x80003], VIRTIO_BLK_S_OK);
+	assert_int_equal(ram[0x80004], VIRTIO_BLK_S_IOERR);
+	assert_int_equal(ram[0x80005], VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(used_len(head), 0);
+
+	/* 8 writes in flight from one notification, then the file */
+	for (unsigned i = 0; i < 8; i++) {
+		memset(ram + 0x50000 + 4096 * i, 0x40 + (int)i, 4096);
+		req(0x11000 + 16 * i, VIRTIO_BLK_T_OUT, 64 + 8 * i);
+		add_chain((struct buf[]){ { 0x11000 + 16 * i, 16, false },
+		    { 0x50000 + 4096 * i, 4096, false },
+		    { 0x81000 + i, 1, true } }, 3);
+	}
+	publish();
+	used += 8;
+	wait_used(used);
+	for (unsigned i = 0; i < 8; i++) {
+		assert_int_equal(ram[0x81000 + i], VIRTIO_BLK_S_OK);
+		assert_int_equal(pread(fd, buf, 4096, (64 + 8 * i) * 512), 4096);
+		assert_int_equal(buf[0], 0x40 + i);
+		assert_int_equal(buf[4095], 0x40 + i);
+	}
+	/* discard the first of them: reads back zero */
+	req(0x12000, VIRTIO_BLK_T_DISCARD, 0);
+	put_le(0x12010, 64, 8);
+	put_le(0x12018, 8, 4);
+	put_le(0x1201c, 0, 4);
+	add_chain((struct buf[]){ { 0x12000, 16, false },
+	    { 0x12010, 16, false }, { 0x82000, 1, true } }, 3);
+	publish();
+	wait_used(++used);
+	assert_int_equal(ram[0x82000], VIRTIO_BLK_S_OK);
+	assert_int_equal(pread(fd, buf, 4096, 64 * 512), 4096);
+	assert_int_equal(buf[0], 0);
+	assert_int_equal(buf[4095], 0);
+
+	unit_reset_globals();	/* tears the device down */
+	free(ram);
+	close(fd);
+	unlink(path);
+	free(path);
+}
+
 int run_virtio_blk_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +595,7 @@ int run_virtio_blk_tests(void)
 		cmocka_unit_test(test_discard_wzeroes),
 		cmocka_unit_test(test_default_id),
 		cmocka_unit_test(test_hostile_random),
+		cmocka_unit_test(test_device),
 	};
 	return cmocka_run_group_tests_name("virtio_blk", tests, NULL, NULL);
 }
