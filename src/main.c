@@ -281,7 +281,7 @@ static int run_vm(void)
 		if (p && ttybe_check(p) != 0)
 			return fail_prefix("lpc.com%u.path", i + 1);
 	}
-	if (vtcon_check_config() != 0)
+	if (vtcon_check_config() != 0 || pci_check() != 0)
 		return -1;
 
 	if (vm_open(vm) != 0 || vm_setup_memory(vm, memsize) != 0 ||

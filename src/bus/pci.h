@@ -58,6 +58,9 @@ struct pci_devemu {
 	void (*teardown)(struct pci_devinst *pi);
 	void (*barmap)(struct pci_devinst *pi, int bar, bool on);
 	int (*snapshot)(struct pci_devinst *pi, void *meta);
+	/* Optional: validate the config node before the VM is created
+	 * (missing files, bad values); nothing may stay open. */
+	int (*check)(const char *node);
 };
 
 #define PCI_EMUL_SET(sym) \
@@ -131,6 +134,8 @@ int pci_parse_legacy_generic(const char *node, const char *opts);
 int pci_parse_legacy_first(const char *node, const char *opts,
     const char *firstkey);
 
+/* Run every configured model's check hook (before the VM exists). */
+int pci_check(void);
 /* Build every device in the frozen tree, place their BARs, register
  * ports and ECAM. */
 int pci_init(struct vm *vm);

@@ -11,11 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int block_legacy(const char *node, const char *opts)
-{
-	return pci_parse_legacy_first(node, opts, "path");
-}
-
 static int net_legacy(const char *node, const char *opts)
 {
 	return pci_parse_legacy_first(node, opts, "backend");
@@ -186,8 +181,6 @@ static int xhci_legacy(const char *node, const char *opts)
 
 PENDING(pe_passthru, "passthru", "PCI pass-through device", passthru_legacy);
 PENDING(pe_vtnet, "virtio-net", "Virtio network interface", net_legacy);
-PENDING(pe_vtblk, "virtio-blk", "Virtio block storage interface",
-    block_legacy);
 PENDING(pe_vtscsi, "virtio-scsi", "Virtio SCSI interface", scsi_legacy);
 PENDING(pe_vt9p, "virtio-9p", "Virtio 9p (VirtFS) interface", p9_legacy);
 PENDING(pe_vtinput, "virtio-input", "Virtio input interface", input_legacy);

@@ -121,6 +121,16 @@ else
 	echo "PASS: cli/vtcon-nothing-created"
 fi
 bad vtcon-same-path 4 "socket '$tmp/s.sock' is used by two ports" -- $K $L -s "4,virtio-console,a=$tmp/s.sock,b=$tmp/s.sock" vm
+# virtio-blk images: checked before the VM is created
+truncate -s 1M "$tmp/disk.img" "$tmp/ro.img"
+chmod 0444 "$tmp/ro.img"
+bad blk-missing-image 4 "pci.0.4.0: cannot open disk image '/nonexistent/disk.img'" -- $K $L -s 4,virtio-blk,/nonexistent/disk.img vm
+bad blk-no-path 4 'pci.0.4.0: missing "path"' -- $K $L -s 4,virtio-blk vm
+bad blk-bad-sectorsize 4 "pci.0.4.0.sectorsize: invalid sector size '1000'" -- $K $L -s "4,virtio-blk,$tmp/disk.img,sectorsize=1000" vm
+bad blk-sectorsize-order 4 "invalid sector size '4096/512'" -- $K $L -s "4,virtio-blk,$tmp/disk.img,sectorsize=4096/512" vm
+bad blk-ro-file 4 "disk image '$tmp/ro.img' is read-only .*add 'ro'" -- $K $L -s "4,virtio-blk,$tmp/ro.img" vm
+bad blk-bad-bool 4 "invalid boolean 'maybe' for 'pci.0.4.0.nocache'" -- $K $L -s "4,virtio-blk,$tmp/disk.img,nocache=maybe" vm
+bad blk-not-a-disk 4 "'/dev/null' is neither a regular file nor a block device" -- $K $L -s 4,virtio-blk,/dev/null vm
 }
 # -S with a locked-memory limit too small for the guest (and without
 # CAP_IPC_LOCK): one message naming the limit, before anything is mapped.

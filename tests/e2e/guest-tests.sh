@@ -12,4 +12,5 @@ python3 "$here/group-core.py"
 python3 "$here/group-smbios.py"
 python3 "$here/group-virtio.py"
 python3 "$here/group-console.py"
+python3 "$here/group-blk.py"
 exit 0

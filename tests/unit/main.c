@@ -100,6 +100,8 @@ int main(void)
 	failed += run_sock_tests();
 	failed += run_console_tests();
 	failed += run_console_dev_tests();
+	failed += run_block_tests();
+	failed += run_virtio_blk_tests();
 	failed += run_vq_tests();
 	failed += run_pcidev_tests();
 	unit_reset_globals();

@@ -30,6 +30,8 @@ int run_monitor_tests(void);
 int run_sock_tests(void);
 int run_console_tests(void);
 int run_console_dev_tests(void);
+int run_block_tests(void);
+int run_virtio_blk_tests(void);
 int run_vq_tests(void);
 int run_pcidev_tests(void);
 

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Inside the nested test host (started by bench/blk.sh): the fio jobs under
+bhyve and QEMU on the same image; prints a table and the ratios, and writes
+it to $BHYVE_TEST_RUNDIR/results.txt."""
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "tests", "e2e"))
+os.environ.setdefault("GUEST_INITRD", os.environ["BENCH_INITRD"])
+from vmlib import Console, wait_exit  # noqa: E402
+
+KERNEL = os.environ["KERNEL"]
+INITRD = os.environ["BENCH_INITRD"]
+BHYVE = os.environ["BHYVE"]
+RUNTIME = int(os.environ.get("BENCH_RUNTIME", "10"))
+LOGDIR = os.environ.get("BHYVE_TEST_RUNDIR", "/tmp")
+IMG = "/tmp/bench.img"
+SIZE_MB = 256
+CMDLINE = "console=ttyS0 bhyvetest=script bhyvemods=virtio_pci,virtio_blk"
+JOBS = [
+    ("seq-read-1M-qd8", "--rw=read --bs=1M --iodepth=8", "read", "MiB/s"),
+    ("seq-write-1M-qd8", "--rw=write --bs=1M --iodepth=8", "write", "MiB/s"),
+    ("rand-read-4K-qd1", "--rw=randread --bs=4k --iodepth=1", "read", "IOPS"),
+    ("rand-read-4K-qd32", "--rw=randread --bs=4k --iodepth=32", "read",
+     "IOPS"),
+]
+FIO = ("fio --name=j --filename=/dev/vda --direct=1 --ioengine=libaio "
+       "--size=%dM --time_based --runtime=%d --thread --minimal "
+       % (SIZE_MB, RUNTIME))
+
+VMMS = {
+    "bhyve": [BHYVE, "-c", "1", "-m", "1G", "-s", "0,hostbridge",
+              "-s", "4,virtio-blk," + IMG, "-s", "31,lpc", "-l", "com1,stdio",
+              "-o", "boot.kernel=" + KERNEL, "-o", "boot.initrd=" + INITRD,
+              "-o", "boot.cmdline=" + CMDLINE, "benchvm"],
+    "qemu": ["qemu-system-x86_64", "-enable-kvm", "-cpu", "host", "-m", "1G",
+             "-smp", "1", "-nographic", "-no-reboot", "-kernel", KERNEL,
+             "-initrd", INITRD, "-append", CMDLINE,
+             "-drive", "file=%s,if=none,id=d0,format=raw" % IMG,
+             "-device", "virtio-blk-pci,drive=d0"],
+}
+
+
+def run_vmm(name):
+    """{job: value} for one VMM."""
+    res = {}
+    proc = subprocess.Popen(VMMS[name], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    con = Console(proc.stdout.fileno(), "bench-%s.log" % name)
+    t0 = time.time()
+    if con.expect(rb"BHYVE-GUEST-SCRIPT\r?\n", 600) is None:
+        print("%s: guest did not come up" % name, flush=True)
+        proc.kill()
+        proc.wait()
+        return res
+    print("%s: guest up after %.1f s" % (name, time.time() - t0), flush=True)
+    for job, args, kind, unit in JOBS:
+        proc.stdin.write(("echo @@B; %s %s 2>&1; echo @@E\n"
+                          % (FIO, args)).encode())
+        proc.stdin.flush()
+        m = con.expect(rb"(?s)@@B\r?\n(.*?)@@E", RUNTIME + 120)
+        line = ""
+        if m:
+            for ln in m.group(1).decode(errors="replace").splitlines():
+                if ln.startswith("3;"):
+                    line = ln
+        f = line.split(";")
+        if len(f) < 50:
+            print("%s %s: no fio result: %s" % (name, job, m.group(1)[-300:]
+                                                if m else "timeout"),
+                  flush=True)
+            continue
+        bw, iops = (f[6], f[7]) if kind == "read" else (f[47], f[48])
+        v = float(bw) / 1024 if unit == "MiB/s" else float(iops)
+        res[job] = v
+        print("%s %-18s %10.1f %s" % (name, job, v, unit), flush=True)
+    proc.stdin.write(b"exit\n")
+    proc.stdin.flush()
+    wait_exit(proc, 120)
+    return res
+
+
+def main():
+    with open(IMG, "wb") as f:
+        chunk = bytes(range(256)) * 4096
+        for _ in range(SIZE_MB):
+            f.write(chunk)
+    out = {v: run_vmm(v) for v in ("bhyve", "qemu")}
+    lines = ["virtio-blk, %d MiB image on the test host's tmpfs; fio %ds per "
+             "job, O_DIRECT, libaio; %s" % (SIZE_MB, RUNTIME,
+                                           time.strftime("%Y-%m-%dT%H:%MZ",
+                                                         time.gmtime())),
+             "%-18s %12s %12s %8s" % ("job", "bhyve", "qemu", "ratio")]
+    for job, _, _, unit in JOBS:
+        b = out["bhyve"].get(job)
+        q = out["qemu"].get(job)
+        ratio = "%.2f" % (b / q) if b and q else "n/a"
+        lines.append("%-18s %12s %12s %8s  (%s)" % (
+            job, "%.1f" % b if b else "n/a", "%.1f" % q if q else "n/a",
+            ratio, unit))
+    text = "\n".join(lines)
+    print(text, flush=True)
+    with open(os.path.join(LOGDIR, "results.txt"), "w") as f:
+        f.write(text + "\n")
+    os.unlink(IMG)
+
+
+if __name__ == "__main__":
+    main()

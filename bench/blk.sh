@@ -1,0 +1,62 @@
+#!/bin/bash
+# virtio-blk benchmark: fio in the guest (sequential 1 MiB read and write at
+# queue depth 8, 4 KiB random reads at queue depth 1 and 32, O_DIRECT,
+# libaio, 10 s each) against the same 256 MiB image on the test host's tmpfs,
+# under our bhyve (-s 4,virtio-blk) and QEMU (-device virtio-blk-pci, its
+# default cache=writeback, aio=threads), in ONE run of the nested test host.
+#
+#   bench/blk.sh          run on the development/CI machine
+#
+# fio is Debian's (installed here when missing); it and the libraries it
+# loads are appended as an uncompressed cpio to a copy of the cached guest
+# initramfs (the kernel unpacks concatenated archives), so the shared test
+# cache is untouched.  Environment: BHYVE (default build/bhyve),
+# BENCH_LOGDIR (console logs and results.txt; default a fresh
+# /tmp/bhyve-bench-blk.*), BENCH_RUNTIME (seconds per job, default 10).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+
+if [ -n "${BHYVE_TESTHOST:-}" ]; then
+	# shellcheck disable=SC1090
+	. "$BHYVE_TEST_ENV"
+	# shellcheck disable=SC1091
+	. "$BHYVE_TEST_RUNDIR/bench.env"
+	export KERNEL BENCH_RUNTIME BHYVE
+	export BENCH_INITRD=$BHYVE_TEST_RUNDIR/initrd-fio
+	exec python3 "$here/blk.py"
+fi
+
+logdir=${BENCH_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/bhyve-bench-blk.XXXXXX")}
+mkdir -p "$logdir"
+if ! command -v fio >/dev/null; then
+	sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get install -y fio >&2 || { $sudo apt-get update >&2 && $sudo apt-get install -y fio >&2; }
+fi
+env_file=$("$root/tests/e2e/testhost.sh" env)
+# shellcheck disable=SC1090
+. "$env_file"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/root/usr/bin" "$work/root/lib64"
+cp /usr/bin/fio "$work/root/usr/bin/fio"
+cp -L /lib64/ld-linux-x86-64.so.2 "$work/root/lib64/"
+for lib in $(ldd /usr/bin/fio | awk '/=> \// { print $3 }'); do
+	mkdir -p "$work/root$(dirname "$lib")"
+	cp -L "$lib" "$work/root$lib"
+done
+(cd "$work/root" && find . | cpio -o -H newc --quiet) >"$work/fio.cpio"
+# gzip'd guest initramfs, zero padding to a 512-byte boundary, then the
+# uncompressed archive
+cp "$GUEST_INITRD" "$logdir/initrd-fio"
+size=$(stat -c %s "$logdir/initrd-fio")
+pad=$(( (512 - size % 512) % 512 ))
+head -c "$pad" /dev/zero >>"$logdir/initrd-fio"
+cat "$work/fio.cpio" >>"$logdir/initrd-fio"
+echo "bench: logs in $logdir; guest initramfs with fio: $(stat -c %s "$logdir/initrd-fio") bytes"
+printf 'BENCH_RUNTIME=%s\nBHYVE=%s\n' "${BENCH_RUNTIME:-10}" \
+	"${BHYVE:-$root/build/bhyve}" >"$logdir/bench.env"
+BHYVE_TESTHOST_RUNDIR=$logdir \
+	BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-2400} \
+	"$root/tests/e2e/testhost.sh" run "$here/blk.sh"

@@ -1,0 +1,425 @@
+/* virtio-blk (virtio 1.2, 5.2) on the virtio PCI transport and the shared
+ * block backend.
+ *
+ * Threads: the queue is processed on the device's I/O thread (the
+ * transport's VIRTIO_CTX_IOTHREAD: guest notifications through an
+ * ioeventfd); requests go to the block backend, whose completion thread
+ * or workers fill the status byte, put the chain on the used ring and
+ * raise the interrupt (vq_relchain/vq_endchains take the queue's lock).
+ * Nothing here runs on a vCPU except config-space reads and reset, which
+ * do not block.
+ * Lock: `mtx` guards the free list of request slots and `stalled`.  A
+ * notification that finds no free slot (more requests in flight than
+ * slots, possible only across a device reset) sets `stalled`; the next
+ * completion then wakes the I/O thread through `kick_fd`. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "backends/block.h"
+#include "backends/iothread.h"
+#include "bus/pci.h"
+#include "config.h"
+#include "devices/virtio_blk.h"
+#include "util.h"
+#include "virtio/virtio.h"
+
+/* Feature bits (virtio 1.2, 5.2.3) */
+#define VIRTIO_BLK_F_SIZE_MAX		1
+#define VIRTIO_BLK_F_SEG_MAX		2
+#define VIRTIO_BLK_F_RO			5
+#define VIRTIO_BLK_F_BLK_SIZE		6
+#define VIRTIO_BLK_F_FLUSH		9
+#define VIRTIO_BLK_F_TOPOLOGY		10
+#define VIRTIO_BLK_F_DISCARD		13
+#define VIRTIO_BLK_F_WRITE_ZEROES	14
+
+#define VBLK_QSIZE	128
+#define VBLK_SEG_MAX	(VBLK_QSIZE - 2)	/* header and status */
+#define VBLK_SIZE_MAX	(1u << 20)		/* bytes per segment */
+#define VBLK_NIO	(2 * VBLK_QSIZE)
+#define VBLK_MAX_DWZ	(1u << 21)		/* sectors: 1 GiB */
+#define VBLK_CFG_SIZE	60
+
+/* virtio_blk_config offsets */
+#define CFG_CAPACITY		0
+#define CFG_SIZE_MAX		8
+#define CFG_SEG_MAX		12
+#define CFG_BLK_SIZE		20
+#define CFG_PHYS_EXP		24
+#define CFG_ALIGN_OFF		25
+#define CFG_MIN_IO		26
+#define CFG_OPT_IO		28
+#define CFG_WRITEBACK		32
+#define CFG_NUM_QUEUES		34
+#define CFG_MAX_DISCARD		36
+#define CFG_MAX_DISCARD_SEG	40
+#define CFG_DISCARD_ALIGN	44
+#define CFG_MAX_WZ		48
+#define CFG_MAX_WZ_SEG		52
+#define CFG_WZ_MAY_UNMAP	56
+
+struct vblk;
+
+struct vblk_io {
+	struct blk_req br;
+	struct vblk *sc;
+	struct vq *vq;
+	struct vq_chain chain;
+	uint8_t *status;
+	uint32_t written;
+	struct vblk_io *next;
+	struct iovec iov[VBLK_QSIZE];
+	struct iovec data[VBLK_QSIZE];
+};
+
+struct vblk {
+	struct virtio_ops ops;
+	struct virtio_dev *vd;
+	struct blk *blk;
+	struct vblk_disk disk;
+	uint8_t cfg[VBLK_CFG_SIZE];
+	char node[32];
+	int kick_fd;
+	struct iowatch *kick_w;
+	pthread_mutex_t mtx;
+	struct vblk_io *free;
+	bool stalled;
+	struct vblk_io ios[VBLK_NIO];
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static struct vblk_io *io_get(struct vblk *sc)
+{
+	struct vblk_io *io;
+
+	pthread_mutex_lock(&sc->mtx);
+	io = sc->free;
+	if (io)
+		sc->free = io->next;
+	else
+		sc->stalled = true;
+	pthread_mutex_unlock(&sc->mtx);
+	return io;
+}
+
+static void io_put(struct vblk *sc, struct vblk_io *io)
+{
+	bool kick;
+
+	pthread_mutex_lock(&sc->mtx);
+	io->next = sc->free;
+	sc->free = io;
+	kick = sc->stalled;
+	sc->stalled = false;
+	pthread_mutex_unlock(&sc->mtx);
+	if (kick) {
+		uint64_t one = 1;
+		if (write(sc->kick_fd, &one, sizeof(one)) < 0) {
+			/* counter saturated: a wakeup is pending anyway */
+		}
+	}
+}
+
+static uint8_t errno_status(int err)
+{
+	if (err == 0)
+		return VIRTIO_BLK_S_OK;
+	return err == EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
+}
+
+/* Backend completion thread. */
+static void io_done(struct blk_req *br, int err)
+{
+	struct vblk_io *io = br->arg;
+	struct vblk *sc = io->sc;
+
+	*io->status = errno_status(err);
+	if (err)
+		guest_log("%s: %s of %llu bytes at %llu failed: %s", sc->node,
+		    br->op == BLK_OP_READ ? "read" : br->op == BLK_OP_WRITE ?
+		    "write" : "request", (unsigned long long)br->len,
+		    (unsigned long long)br->offset, strerror(err));
+	vq_relchain(io->vq, &io->chain, err ? 1 : io->written);
+	vq_endchains(io->vq);
+	io_put(sc, io);
+}
+
+static const enum blk_op to_blk_op[] = {
+	[VBLK_READ] = BLK_OP_READ, [VBLK_WRITE] = BLK_OP_WRITE,
+	[VBLK_FLUSH] = BLK_OP_FLUSH, [VBLK_DISCARD] = BLK_OP_DISCARD,
+	[VBLK_WZEROES] = BLK_OP_WRITE_ZEROES,
+};
+
+/* I/O thread: take every available chain. */
+static void vblk_process(struct vblk *sc, struct vq *vq)
+{
+	bool used = false;
+
+	for (;;) {
+		struct vblk_io *io = io_get(sc);
+		struct vblk_cmd cmd;
+		int r, err;
+
+		if (io == NULL)
+			break;		/* io_put() kicks us again */
+		r = vq_getchain(vq, &io->chain, io->iov, VBLK_QSIZE);
+		if (r <= 0) {
+			io_put(sc, io);
+			break;
+		}
+		vblk_decode(&sc->disk, io->iov, io->chain.nout, io->chain.nin,
+		    io->data, &cmd);
+		if (cmd.action == VBLK_NONE) {
+			guest_log("%s: request without a status byte", sc->node);
+			vq_relchain(vq, &io->chain, 0);
+			io_put(sc, io);
+			used = true;
+			continue;
+		}
+		if (cmd.action == VBLK_DONE) {
+			vq_relchain(vq, &io->chain, cmd.written);
+			io_put(sc, io);
+			used = true;
+			continue;
+		}
+		io->vq = vq;
+		io->status = cmd.status;
+		io->written = cmd.written;
+		io->br = (struct blk_req){ .op = to_blk_op[cmd.op],
+		    .offset = cmd.offset, .iov = cmd.data,
+		    .iovcnt = cmd.ndata, .len = cmd.len, .unmap = cmd.unmap,
+		    .done = io_done, .arg = io };
+		err = blk_submit(sc->blk, &io->br);
+		if (err != 0) {
+			*io->status = errno_status(err);
+			vq_relchain(vq, &io->chain, 1);
+			io_put(sc, io);
+			used = true;
+		}
+	}
+	if (used)
+		vq_endchains(vq);
+}
+
+static void vblk_notify(void *arg, struct vq *vq)
+{
+	vblk_process(arg, vq);
+}
+
+static void vblk_kick(int fd, void *arg)
+{
+	struct vblk *sc = arg;
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0) {
+		/* nothing pending */
+	}
+	vblk_process(sc, virtio_queue(sc->vd, 0));
+}
+
+static int vblk_cfgread(void *arg, unsigned off, unsigned size,
+    uint32_t *val)
+{
+	struct vblk *sc = arg;
+
+	*val = 0;
+	if (off >= VBLK_CFG_SIZE || size > VBLK_CFG_SIZE - off)
+		return 0;
+	for (unsigned i = 0; i < size && i < 4; i++)
+		*val |= (uint32_t)sc->cfg[off + i] << (8 * i);
+	return 0;
+}
+
+static int vblk_cfgwrite(void *arg, unsigned off, unsigned size,
+    uint32_t val)
+{
+	/* nothing is writable (no CONFIG_WCE: the cache is always
+	 * write-back and FLUSH is honoured) */
+	return 0;
+}
+
+static void vblk_reset(void *arg)
+{
+	/* Requests in flight finish on their own; their chains are dropped
+	 * by the queue (generation changed). */
+}
+
+static void vblk_teardown(void *arg)
+{
+	struct vblk *sc = arg;
+
+	/* the I/O thread is gone (its watches with it); wait for what the
+	 * backend still has in flight, then free */
+	blk_close(sc->blk);
+	if (sc->kick_fd >= 0)
+		close(sc->kick_fd);
+	pthread_mutex_destroy(&sc->mtx);
+	free(sc);
+}
+
+static void build_config(struct vblk *sc, const struct blk_info *in)
+{
+	uint8_t *c = sc->cfg;
+	unsigned exp = 0, lsec = in->sectsz;
+
+	while ((lsec << exp) < in->psectsz)
+		exp++;
+	put64(c + CFG_CAPACITY, in->size / VBLK_SECTOR);
+	put32(c + CFG_SIZE_MAX, VBLK_SIZE_MAX);
+	put32(c + CFG_SEG_MAX, VBLK_SEG_MAX);
+	put32(c + CFG_BLK_SIZE, lsec);
+	c[CFG_PHYS_EXP] = (uint8_t)exp;
+	c[CFG_ALIGN_OFF] = (uint8_t)(in->psectoff / lsec);
+	put16(c + CFG_MIN_IO, (uint16_t)(1u << exp));
+	put32(c + CFG_OPT_IO, 0);
+	c[CFG_WRITEBACK] = 1;
+	put16(c + CFG_NUM_QUEUES, 1);
+	if (sc->disk.discard) {
+		put32(c + CFG_MAX_DISCARD, VBLK_MAX_DWZ);
+		put32(c + CFG_MAX_DISCARD_SEG, 1);
+		put32(c + CFG_DISCARD_ALIGN,
+		    (in->psectsz > lsec ? in->psectsz : lsec) / VBLK_SECTOR);
+	}
+	if (sc->disk.wzeroes) {
+		put32(c + CFG_MAX_WZ, VBLK_MAX_DWZ);
+		put32(c + CFG_MAX_WZ_SEG, 1);
+		c[CFG_WZ_MAY_UNMAP] = sc->disk.may_unmap;
+	}
+}
+
+static int vblk_check(const char *node)
+{
+	return blk_check(node);
+}
+
+static int vblk_init(struct vm *vm, struct pci_devinst *pi, const char *node)
+{
+	struct vblk *sc = calloc(1, sizeof(*sc));
+	const struct blk_info *in;
+	const char *serial;
+	char ident[8];
+	uint64_t features;
+
+	if (sc == NULL)
+		return fail("out of memory");
+	sc->kick_fd = -1;
+	snprintf(sc->node, sizeof(sc->node), "%s", node);
+	snprintf(ident, sizeof(ident), "%u:%u", pi->slot, pi->func);
+	if (blk_open(node, ident, &sc->blk) != 0) {
+		free(sc);
+		return -1;
+	}
+	in = blk_info(sc->blk);
+	sc->disk.capacity = in->size / VBLK_SECTOR;
+	sc->disk.ro = in->ro;
+	sc->disk.discard = in->candelete;
+	sc->disk.wzeroes = !in->ro;
+	sc->disk.may_unmap = in->candelete;
+	sc->disk.max_discard_sectors = VBLK_MAX_DWZ;
+	sc->disk.max_wzeroes_sectors = VBLK_MAX_DWZ;
+	serial = config_getf("%s.serial", node);
+	if (serial == NULL)
+		serial = config_getf("%s.ser", node);
+	if (serial != NULL) {
+		size_t n = strlen(serial);
+		memcpy(sc->disk.id, serial, n < VIRTIO_BLK_ID_BYTES ? n :
+		    VIRTIO_BLK_ID_BYTES);
+	} else {
+		char id[VIRTIO_BLK_ID_BYTES + 1];
+		vblk_default_id(config_getf("%s.path", node), id);
+		memcpy(sc->disk.id, id, VIRTIO_BLK_ID_BYTES);
+	}
+	build_config(sc, in);
+	pthread_mutex_init(&sc->mtx, NULL);
+	for (unsigned i = 0; i < VBLK_NIO; i++) {
+		sc->ios[i].sc = sc;
+		sc->ios[i].next = sc->free;
+		sc->free = &sc->ios[i];
+	}
+
+	features = 1ULL << VIRTIO_BLK_F_SIZE_MAX | 1ULL << VIRTIO_BLK_F_SEG_MAX |
+	    1ULL << VIRTIO_BLK_F_BLK_SIZE | 1ULL << VIRTIO_BLK_F_FLUSH |
+	    1ULL << VIRTIO_BLK_F_TOPOLOGY;
+	if (in->ro)
+		features |= 1ULL << VIRTIO_BLK_F_RO;
+	else
+		features |= 1ULL << VIRTIO_BLK_F_WRITE_ZEROES;
+	if (sc->disk.discard)
+		features |= 1ULL << VIRTIO_BLK_F_DISCARD;
+	sc->ops = (struct virtio_ops){
+		.name = "virtio-blk",
+		.device_type = VIRTIO_ID_BLOCK,
+		.legacy_devid = 0x1001,
+		.pci_class = 0x01,	/* mass storage */
+		.pci_subclass = 0x00,
+		.nqueues = 1,
+		.qsize = VBLK_QSIZE,
+		.features = features,
+		.cfgsize = VBLK_CFG_SIZE,
+		.ctx = VIRTIO_CTX_IOTHREAD,
+		.notify = vblk_notify,
+		.cfgread = vblk_cfgread,
+		.cfgwrite = vblk_cfgwrite,
+		.reset = vblk_reset,
+		.teardown = vblk_teardown,
+	};
+	if (virtio_pci_init(vm, pi, &sc->ops, sc, &sc->vd) != 0)
+		goto fail;
+	sc->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sc->kick_fd < 0) {
+		fail_errno("%s: eventfd", node);
+		goto fail;
+	}
+	sc->kick_w = iothread_add(virtio_iothread(sc->vd), sc->kick_fd,
+	    vblk_kick, sc);
+	if (sc->kick_w == NULL) {
+		fail("%s: cannot watch the wakeup eventfd", node);
+		goto fail;
+	}
+	return 0;
+fail:
+	/* once the transport holds the device (pi->softc), pci_fini tears
+	 * it down and vblk_teardown frees sc */
+	if (pi->softc == NULL) {
+		blk_close(sc->blk);
+		free(sc);
+	}
+	return -1;
+}
+
+static int vblk_legacy(const char *node, const char *opts)
+{
+	return pci_parse_legacy_first(node, opts, "path");
+}
+
+static const struct pci_devemu pe_vtblk = {
+	.name = "virtio-blk",
+	.help = "Virtio block storage interface",
+	.legacy_config = vblk_legacy,
+	.init = vblk_init,
+	.check = vblk_check,
+	VIRTIO_PCI_DEVEMU_HOOKS,
+};
+PCI_EMUL_SET(pe_vtblk);
