@@ -622,6 +622,7 @@ static int boot_elf(struct vm *vm, const struct blob *b,
 		memcpy(zp + HDR_CMD_LINE_PTR, &(uint32_t){ CMDLINE_ADDR }, 4);
 		memcpy(zp + HDR_RAMDISK_IMAGE, &(uint32_t){ (uint32_t)rd_addr }, 4);
 		memcpy(zp + HDR_RAMDISK_SIZE, &(uint32_t){ (uint32_t)rd_size }, 4);
+		memcpy(zp + BP_ACPI_RSDP_ADDR, &vm->boot.rsdp, 8);
 		if (put_bp_e820(vm, zp) != 0)
 			return -1;
 		vm->boot.mode = BOOT_LONG64;
