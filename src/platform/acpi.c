@@ -464,6 +464,114 @@ int acpi_build(uint8_t *buf, size_t cap, uint32_t gpa,
 
 /* ---- DSDT ---- */
 
+/* Windows of the buses other than 0 (acpi_add_bus_window), kept sorted
+ * by type and start.  Written before the VM runs, by the main thread. */
+#define MAX_BUS_WINDOWS 64
+static struct bus_window {
+	unsigned bus;
+	enum acpi_window type;
+	uint64_t lo, hi;
+} windows[MAX_BUS_WINDOWS];
+static unsigned nwindows;
+
+/* The whole I/O, 32-bit or 64-bit BAR window (I/O from 0x0d00: below
+ * 0xcf8 bus 0 decodes the legacy ports anyway). */
+static void whole(enum acpi_window t, const struct acpi_info *ai,
+    uint64_t *lo, uint64_t *hi)
+{
+	switch (t) {
+	case ACPI_WIN_IO:
+		*lo = 0x0d00;
+		*hi = 0xffff;
+		break;
+	case ACPI_WIN_MEM32:
+		*lo = PCI_MEM32_BASE;
+		*hi = PCI_MEM32_LIMIT - 1;
+		break;
+	default:
+		*lo = pci_mem64_base(ai ? ai->highmem : 0);
+		*hi = *lo + PCI_MEM64_SIZE - 1;
+		break;
+	}
+}
+
+void acpi_reset_bus_windows(void)
+{
+	nwindows = 0;
+}
+
+int acpi_add_bus_window(unsigned bus, enum acpi_window type, uint64_t lo,
+    uint64_t hi)
+{
+	uint64_t wlo, whi;
+	unsigned i;
+
+	whole(type, NULL, &wlo, &whi);
+	if (type == ACPI_WIN_MEM64) {
+		/* the 64-bit window moves with highmem: check the size only */
+		whi = UINT64_MAX;
+		wlo = 4ULL << 30;
+	}
+	if (bus == 0 || bus >= PCI_MAXBUS || lo > hi || lo < wlo || hi > whi)
+		return fail("ACPI: bad window 0x%llx-0x%llx for PCI bus %u",
+		    (unsigned long long)lo, (unsigned long long)hi, bus);
+	for (i = 0; i < nwindows; i++)
+		if (windows[i].type == type && lo <= windows[i].hi &&
+		    windows[i].lo <= hi)
+			return fail("ACPI: window 0x%llx-0x%llx of PCI bus %u "
+			    "overlaps one of bus %u", (unsigned long long)lo,
+			    (unsigned long long)hi, bus, windows[i].bus);
+	if (nwindows == MAX_BUS_WINDOWS)
+		return fail("ACPI: too many PCI bus windows");
+	for (i = nwindows; i > 0 && (windows[i - 1].type > type ||
+	    (windows[i - 1].type == type && windows[i - 1].lo > lo)); i--)
+		windows[i] = windows[i - 1];
+	windows[i] = (struct bus_window){ bus, type, lo, hi };
+	nwindows++;
+	return 0;
+}
+
+static void res_window(struct aml_res *r, enum acpi_window t, uint64_t lo,
+    uint64_t hi)
+{
+	if (t == ACPI_WIN_IO)
+		aml_res_word_io(r, (uint16_t)lo, (uint16_t)hi);
+	else if (t == ACPI_WIN_MEM32)
+		aml_res_dword_mem(r, (uint32_t)lo, (uint32_t)hi);
+	else
+		aml_res_qword_mem(r, lo, hi);
+}
+
+/* Bus 0: each whole window minus the other buses' windows. */
+static void res_bus0_windows(struct aml_res *r, const struct acpi_info *ai)
+{
+	for (int t = ACPI_WIN_IO; t <= ACPI_WIN_MEM64; t++) {
+		uint64_t lo, hi, at;
+		whole((enum acpi_window)t, ai, &lo, &hi);
+		at = lo;
+		for (unsigned i = 0; i < nwindows; i++) {
+			const struct bus_window *w = &windows[i];
+			if ((int)w->type != t || w->hi < at || w->lo > hi)
+				continue;
+			if (w->lo > at)
+				res_window(r, (enum acpi_window)t, at, w->lo - 1);
+			at = w->hi + 1;
+			if (w->hi >= hi)
+				break;
+		}
+		if (at != 0 && at <= hi)
+			res_window(r, (enum acpi_window)t, at, hi);
+	}
+}
+
+static void res_bus_windows(struct aml_res *r, unsigned bus)
+{
+	for (unsigned i = 0; i < nwindows; i++)
+		if (windows[i].bus == bus)
+			res_window(r, windows[i].type, windows[i].lo,
+			    windows[i].hi);
+}
+
 static bool bus_used(unsigned b)
 {
 	for (unsigned s = 0; s < PCI_MAXSLOT; s++)
@@ -495,14 +603,12 @@ static void root_bridge(struct aml *a, const struct acpi_info *ai,
 	aml_res_word_bus(&r, (uint16_t)bus, (uint16_t)last);
 	if (bus == 0) {
 		/* Bus 0 decodes the legacy ports, the configuration ports
-		 * and every BAR window (the BAR allocator is not per bus). */
+		 * and the windows no other bus declared. */
 		aml_res_io(&r, 0xcf8, 0xcf8, 1, 8);
 		aml_res_word_io(&r, 0x0000, 0x0cf7);
-		aml_res_word_io(&r, 0x0d00, 0xffff);
-		aml_res_dword_mem(&r, (uint32_t)PCI_MEM32_BASE,
-		    (uint32_t)(PCI_MEM32_LIMIT - 1));
-		aml_res_qword_mem(&r, pci_mem64_base(ai->highmem),
-		    pci_mem64_base(ai->highmem) + PCI_MEM64_SIZE - 1);
+		res_bus0_windows(&r, ai);
+	} else {
+		res_bus_windows(&r, bus);
 	}
 	aml_res_end(&r, a);
 

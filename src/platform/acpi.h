@@ -32,6 +32,16 @@ int acpi_build(uint8_t *buf, size_t cap, uint32_t gpa,
  * devices that exist and their write_dsdt hooks. */
 int acpi_build_dsdt_body(struct aml *a, const struct acpi_info *ai);
 
+/* Address windows of the root bridge of a PCI bus other than 0, for the
+ * BAR allocator to declare (before acpi_init) where it placed the BARs of
+ * that bus's devices: [lo, hi] inclusive.  Bus 0's root bridge decodes
+ * the rest of the I/O, 32-bit and 64-bit windows (spec/PLATFORM.md); a bus
+ * without windows decodes no addresses. */
+enum acpi_window { ACPI_WIN_IO, ACPI_WIN_MEM32, ACPI_WIN_MEM64 };
+int acpi_add_bus_window(unsigned bus, enum acpi_window type, uint64_t lo,
+    uint64_t hi);
+void acpi_reset_bus_windows(void);
+
 /* Write the tables into the VM (after every device exists). */
 int acpi_init(struct vm *vm, const struct numa_config *numa);
 

@@ -27,6 +27,7 @@ static int setup(void **state)
 {
 	(void)state;
 	unit_reset_globals();
+	acpi_reset_bus_windows();
 	memset(buf, 0, sizeof(buf));
 	return 0;
 }
@@ -36,6 +37,7 @@ static int teardown(void **state)
 	(void)state;
 	lpc_fini();
 	unit_reset_globals();
+	acpi_reset_bus_windows();
 	return 0;
 }
 
@@ -719,6 +721,64 @@ static void test_dsdt_prt_gsi(void **state)
 	aml_free(&a);
 }
 
+/* `s` occurs in text before `limit`. */
+static void before(const char *text, const char *s, const char *limit)
+{
+	const char *p = strstr(text, s);
+	if (p == NULL || p >= limit)
+		fail_msg("'%s' not found before PC01", s);
+}
+
+/* Windows declared for bus 1 go to its root bridge and out of bus 0's. */
+static void test_bus_windows(void **state)
+{
+	static struct vm vm;
+	struct acpi_info ai = info(1, 1ULL << 30, 0);
+	const uint8_t *f, *dsdt;
+	char *text, *pc01;
+
+	(void)state;
+	if (system("iasl -v >/dev/null 2>&1") != 0)
+		skip();
+	memset(&vm, 0, sizeof(vm));
+	assert_int_equal(pci_parse_slot("0,hostbridge"), 0);
+	assert_int_equal(pci_parse_slot("1:0:0,hostbridge"), 0);
+	assert_int_equal(config_freeze(), 0);
+	assert_int_equal(pci_init(&vm), 0);
+	assert_int_equal(acpi_add_bus_window(1, ACPI_WIN_IO, 0x3000, 0x3fff), 0);
+	assert_int_equal(acpi_add_bus_window(1, ACPI_WIN_MEM32, 0xd0000000,
+	    0xd00fffff), 0);
+	assert_int_equal(acpi_add_bus_window(1, ACPI_WIN_MEM64, 0x800000000ULL,
+	    0x800ffffffULL), 0);
+	/* overlaps, bus 0, outside the window, inverted */
+	assert_int_equal(acpi_add_bus_window(2, ACPI_WIN_IO, 0x3f00, 0x4000), -1);
+	assert_non_null(strstr(last_error(), "overlaps one of bus 1"));
+	assert_int_equal(acpi_add_bus_window(0, ACPI_WIN_IO, 0x5000, 0x5fff), -1);
+	assert_int_equal(acpi_add_bus_window(2, ACPI_WIN_MEM32, 0xe0000000,
+	    0xe00fffff), -1);
+	assert_int_equal(acpi_add_bus_window(2, ACPI_WIN_IO, 0x6000, 0x5000), -1);
+	build(&ai);
+	f = find("FACP");
+	dsdt = at(rd64(f + 140), ACPI_HDR_LEN);
+	text = run_iasl(dsdt, rd32(dsdt + 4));
+	pc01 = strstr(text, "Device (PC01)");
+	assert_non_null(pc01);
+	/* bus 0: I/O 0x0d00-0x2fff and 0x4000-0xffff, 32-bit around
+	 * 0xd0000000-0xd00fffff, 64-bit from 0x801000000 */
+	before(text, "0x2FFF,             // Range Maximum", pc01);
+	before(text, "0x4000,             // Range Minimum", pc01);
+	before(text, "0xCFFFFFFF,         // Range Maximum", pc01);
+	before(text, "0xD0100000,         // Range Minimum", pc01);
+	before(text, "0x0000000801000000, // Range Minimum", pc01);
+	/* bus 1 */
+	assert_non_null(strstr(pc01, "0x3000,             // Range Minimum"));
+	assert_non_null(strstr(pc01, "0x3FFF,             // Range Maximum"));
+	assert_non_null(strstr(pc01, "0xD0000000,         // Range Minimum"));
+	assert_non_null(strstr(pc01, "0x0000000800FFFFFF, // Range Maximum"));
+	assert_null(strstr(text, "**** "));
+	free(text);
+}
+
 static void test_too_small(void **state)
 {
 	struct acpi_info ai = info(1, 1ULL << 30, 0);
@@ -742,6 +802,7 @@ int run_acpi_tests(void)
 		cmocka_unit_test_setup_teardown(test_aml_encoding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_iasl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_prt_gsi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bus_windows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_small, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("acpi", tests, NULL, NULL);
