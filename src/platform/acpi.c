@@ -593,6 +593,8 @@ static void root_bridge(struct aml *a, const struct acpi_info *ai,
 	aml_name_eisaid(a, "_CID", "PNP0A03");
 	aml_name_int(a, "_SEG", 0);
 	aml_name_int(a, "_UID", bus);
+	if (ai->numa != NULL && ai->numa->n > 0)
+		aml_name_int(a, "_PXM", 0);	/* host bridges: domain 0 */
 	aml_method(a, "_BBN", 0, 0);
 	aml_return(a);
 	aml_integer(a, bus);

@@ -718,7 +718,21 @@ static void test_dsdt_prt_gsi(void **state)
 			found++;
 		}
 	assert_int_equal(found, 128);
+	assert_null(memmem(a.buf, a.len, "_PXM", 4));
 	aml_free(&a);
+	/* with NUMA domains, the root bridge is in domain 0 */
+	{
+		struct numa_config nc = { 1, { { 1ULL << 30, 1 } } };
+		const uint8_t *q;
+		ai.numa = &nc;
+		aml_init(&a);
+		assert_int_equal(acpi_build_dsdt_body(&a, &ai), 0);
+		q = memmem(a.buf, a.len, "_PXM", 4);
+		assert_non_null(q);
+		assert_int_equal(q[-1], AML_NAME);
+		assert_int_equal(q[4], AML_ZERO);
+		aml_free(&a);
+	}
 }
 
 /* `s` occurs in text before `limit`. */
