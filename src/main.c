@@ -10,8 +10,11 @@
 #include "devices/virtio_console.h"
 #include "monitor.h"
 #include "options.h"
+#include "platform/acpi.h"
+#include "platform/layout.h"
 #include "platform/loader.h"
 #include "platform/mptable.h"
+#include "platform/numa.h"
 #include "platform/reset.h"
 #include "platform/rtc.h"
 #include "platform/smbios.h"
@@ -52,13 +55,6 @@ static void install_crash_handlers(void)
 /* Features the manual has that are not built yet: using one is an error. */
 static int check_unimplemented(void)
 {
-	bool b;
-
-	if (config_get_bool("acpi_tables", false, &b) != 0)
-		return -1;
-	if (b)
-		return fail("ACPI tables (-A, acpi_tables=true) are not "
-		    "implemented yet");
 	if (config_get("gdb.port") != NULL)
 		return fail("the debug server (-G, gdb.port) is not "
 		    "implemented yet");
@@ -235,7 +231,8 @@ static int run_vm(void)
 	struct vm *vm = &the_vm;
 	const char *kernel, *initrd, *cmdline;
 	uint64_t memsize;
-	bool mptable, decompress, b;
+	bool mptable, decompress, acpi, b;
+	static struct numa_config numa;
 	sigset_t sigs;
 	int sfd = -1, status;
 
@@ -263,10 +260,16 @@ static int run_vm(void)
 	    config_get_bool("x86.vmexit_on_pause", false, &b) != 0 ||
 	    config_get_bool("destroy_on_poweroff", false, &b) != 0 ||
 	    config_get_bool("virtio_msix", true, &b) != 0 ||
-	    config_get_bool("boot.decompress", false, &decompress) != 0)
+	    config_get_bool("boot.decompress", false, &decompress) != 0 ||
+	    config_get_bool("acpi_tables", true, &acpi) != 0 ||
+	    numa_read(&numa, memsize, vm->topo.cpus) != 0)
 		return -1;
 	if (vm->wired && vm_check_wired(memsize) != 0)
 		return -1;
+	if (numa.n > 0 && !acpi)
+		return fail("NUMA domains (-n, domains.N) need ACPI tables "
+		    "(acpi_tables=true)");
+	vm->boot.rsdp = acpi ? ACPI_RSDP_ADDR : 0;
 	kernel = config_get("boot.kernel");
 	initrd = config_get("boot.initrd");
 	cmdline = config_get("boot.cmdline");
@@ -292,7 +295,8 @@ static int run_vm(void)
 		return -1;
 	trace_point("kernel and initrd loaded");
 	if (rtc_init(vm->mem.lowmem, vm->mem.highmem) != 0 ||
-	    reset_init(vm) != 0 || pci_init(vm) != 0 || lpc_check() != 0)
+	    reset_init(vm) != 0 || pci_init(vm) != 0 || lpc_check() != 0 ||
+	    (acpi && acpi_init(vm, &numa) != 0))
 		return -1;
 	/* After pci_init: the MP table lists the devices' INTx routing. */
 	if (mptable && mptable_init(vm) != 0)

@@ -11,6 +11,7 @@ struct vm;
 struct pci_devinst;
 struct pci_msi_state;
 struct pci_msix_state;
+struct aml;
 
 #define PCI_MAXBUS	256
 #define PCI_MAXSLOT	32
@@ -61,6 +62,9 @@ struct pci_devemu {
 	/* Optional: validate the config node before the VM is created
 	 * (missing files, bad values); nothing may stay open. */
 	int (*check)(const char *node);
+	/* Optional: the device's objects in the DSDT, written inside the
+	 * scope of its bus's root bridge (\_SB.PCnn); see platform/aml.h. */
+	void (*write_dsdt)(struct pci_devinst *pi, struct aml *a);
 };
 
 #define PCI_EMUL_SET(sym) \

@@ -81,7 +81,20 @@ bad bad-bool 4 "invalid boolean 'maybe' for 'x86.strictio'" -- -o x86.strictio=m
 bad undefined-reference 64 "refers to undefined 'nosuch'" -- -o 'boot.kernel=%(nosuch)' vm
 bad serial-backend 4 "lpc.com1.path: serial backend '/nonexistent/tty'" -- $K -s 31,lpc -l com1,/nonexistent/tty vm
 bad serial-not-tty 4 "serial backend '/dev/null' is not a terminal" -- $K -s 31,lpc -l com1,/dev/null vm
-bad acpi-unimplemented 4 "ACPI tables .* not implemented" -- -A $K $L vm
+bad numa-unknown-key 64 "unknown setting 'mem=1G'" -- -n id=0,mem=1G vm
+bad numa-no-id 64 "missing NUMA domain ID in 'size=1G,cpus=0'" -- -n size=1G,cpus=0 vm
+bad numa-bad-id 64 "invalid NUMA domain id 'x'" -- -n id=x vm
+bad numa-too-many 64 "NUMA domain id 8 in 'id=8,cpus=0': at most 8 domains" -- -n id=8,cpus=0 vm
+bad numa-duplicate 64 "NUMA domain 0 given twice" -- -n id=0,cpus=0 -n id=0,cpus=1 vm
+bad numa-bad-size 64 "invalid NUMA domain size '1Q'" -- -n id=0,size=1Q vm
+bad numa-bad-cpus 64 "invalid vCPU list 'z'" -- -n id=0,cpus=z vm
+bad numa-no-acpi 64 "requires ACPI" -- -o acpi_tables=false -n id=0,cpus=0 vm
+bad numa-no-acpi-later 4 "need ACPI tables" -- -m 1G -n id=0,size=1G,cpus=0 -o acpi_tables=false $K $L vm
+bad numa-sizes 4 "NUMA domain sizes add up to 768 MiB but memory.size is 1024 MiB" -- -c 2 -m 1G -n id=0,size=512M,cpus=0 -n id=1,size=256M,cpus=1 $K $L vm
+bad numa-cpu-range 4 "domains.1.cpus '1-2': vCPU 2 does not exist" -- -c 2 -m 1G -n id=0,size=512M,cpus=0 -n id=1,size=512M,cpus=1-2 $K $L vm
+bad numa-cpu-twice 4 "domains.1.cpus '0-1': vCPU 0 is already in another NUMA domain" -- -c 2 -m 1G -n id=0,size=512M,cpus=0 -n id=1,size=512M,cpus=0-1 $K $L vm
+bad numa-gap 4 "NUMA domain 1 is missing" -- -c 2 -m 1G -n id=0,size=512M,cpus=0 -n id=2,size=512M,cpus=1 $K $L vm
+bad numa-cpu-none 4 "vCPU 1 is in no NUMA domain" -- -c 2 -m 1G -n id=0,size=1G,cpus=0 $K $L vm
 bad memory-too-small 4 "memory.size '1M'" -- -m 1M $K $L vm
 bad uuid 4 "invalid UUID 'not-a-uuid'" -- -U not-a-uuid $K $L vm
 bad uuid-short 4 "invalid UUID '01234567-89ab-cdef-0011-22334455667'" -- -U 01234567-89ab-cdef-0011-22334455667 $K $L vm
@@ -160,7 +173,7 @@ fi
 out=$("$B" -c 2 -m 1G -s 0,hostbridge -s 2,virtio-blk,/img,ro -l com1,stdio \
 	-o 'boot.cmdline=console=%(tty)' -o tty=ttyS0 -o config.dump=true vm1 2>&1)
 rc=$?
-exp='acpi_tables=false
+exp='acpi_tables=true
 boot.cmdline=console=%(tty)
 config.dump=true
 cores=1

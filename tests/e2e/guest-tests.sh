@@ -13,4 +13,5 @@ python3 "$here/group-smbios.py"
 python3 "$here/group-virtio.py"
 python3 "$here/group-console.py"
 python3 "$here/group-blk.py"
+python3 "$here/group-acpi.py"
 exit 0

@@ -2,8 +2,10 @@
 #include "unit.h"
 
 #include <elf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "platform/loader.h"
 #include "util.h"
@@ -552,6 +554,48 @@ static void test_elf_fuzz(void **state)
 	}
 }
 
+/* The RSDP address reaches the guest: PVH start_info.rsdp_paddr, and the
+ * zero page's acpi_rsdp_addr (0x070) of the 64-bit entry without a note;
+ * 0 when ACPI tables are off. */
+static void boot_rsdp(bool note, uint64_t rsdp, uint64_t *pvh, uint64_t *zp)
+{
+	static struct vm vm;
+	char *path;
+	FILE *f;
+
+	make_elf64(note);
+	path = unit_write_temp("");
+	assert_non_null(path);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(elf, 1, ELF_LEN, f), ELF_LEN);
+	fclose(f);
+	memset(&vm, 0, sizeof(vm));
+	vm.mem = gm;
+	vm.boot.rsdp = rsdp;
+	memset(ram, 0xcc, RAM_SIZE);
+	assert_int_equal(boot_load(&vm, path, NULL, "", false), 0);
+	memcpy(pvh, ram + 0x6000 + 32, 8);	/* PVH_START_INFO_ADDR */
+	memcpy(zp, ram + 0x7000 + 0x70, 8);	/* ZERO_PAGE_ADDR */
+	unlink(path);
+	free(path);
+}
+
+static void test_boot_rsdp(void **state)
+{
+	uint64_t pvh, zp;
+	(void)state;
+
+	boot_rsdp(true, 0xf2400, &pvh, &zp);
+	assert_int_equal(pvh, 0xf2400);
+	boot_rsdp(true, 0, &pvh, &zp);
+	assert_int_equal(pvh, 0);
+	boot_rsdp(false, 0xf2400, &pvh, &zp);
+	assert_int_equal(zp, 0xf2400);
+	boot_rsdp(false, 0, &pvh, &zp);
+	assert_int_equal(zp, 0);
+}
+
 int run_loader_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -565,6 +609,7 @@ int run_loader_tests(void)
 		cmocka_unit_test_setup_teardown(test_elf_bad_headers, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_elf32, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_elf_fuzz, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_boot_rsdp, mem_setup, mem_teardown),
 	};
 	return cmocka_run_group_tests_name("loader", tests, NULL, NULL);
 }

@@ -104,6 +104,7 @@ int main(void)
 	failed += run_virtio_blk_tests();
 	failed += run_vq_tests();
 	failed += run_pcidev_tests();
+	failed += run_acpi_tests();
 	unit_reset_globals();
 	if (failed)
 		fprintf(stderr, "unit tests: %d failed\n", failed);
