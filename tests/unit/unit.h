@@ -25,6 +25,8 @@ int run_pci_tests(void);
 int run_rtc_tests(void);
 int run_decompress_tests(void);
 int run_coalesced_tests(void);
+int run_pm_tests(void);
+int run_hpet_tests(void);
 
 /* Helpers (main.c) */
 
