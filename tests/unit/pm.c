@@ -158,10 +158,10 @@ static void test_pm_timer(void **state)
 	assert_int_equal(in(PM1A_EVT_PORT, 2) & PM1_TMR_STS, PM1_TMR_STS);
 	out(PM1A_EVT_PORT, 2, PM1_TMR_STS);
 	assert_int_equal(in(PM1A_EVT_PORT, 2) & PM1_TMR_STS, 0);
-	fake_ns += 600ull * 1000000000u;
+	fake_ns += 700ull * 1000000000u;
 	a = in(PM_TMR_PORT, 4);
 	assert_true(a < b);			/* wrapped */
-	assert_int_equal(a, (uint32_t)((1201000001000ull * PM_TMR_HZ) /
+	assert_int_equal(a, (uint32_t)((1301000001000ull * PM_TMR_HZ) /
 	    1000000000u));
 }
 
