@@ -7,9 +7,12 @@
 #include "config.h"
 #include "devices/lpc.h"
 #include "options.h"
+#include "platform/acpi.h"
 #include "platform/hpet.h"
+#include "platform/layout.h"
 #include "platform/loader.h"
 #include "platform/mptable.h"
+#include "platform/numa.h"
 #include "platform/pm.h"
 #include "platform/reset.h"
 #include "platform/rtc.h"
@@ -49,13 +52,6 @@ static void install_crash_handlers(void)
 /* Features the manual has that are not built yet: using one is an error. */
 static int check_unimplemented(void)
 {
-	bool b;
-
-	if (config_get_bool("acpi_tables", false, &b) != 0)
-		return -1;
-	if (b)
-		return fail("ACPI tables (-A, acpi_tables=true) are not "
-		    "implemented yet");
 	if (config_get("gdb.port") != NULL)
 		return fail("the debug server (-G, gdb.port) is not "
 		    "implemented yet");
@@ -218,7 +214,8 @@ static int run_vm(void)
 	struct vm *vm = &the_vm;
 	const char *kernel, *initrd, *cmdline;
 	uint64_t memsize;
-	bool mptable, decompress, b;
+	bool mptable, decompress, acpi, b;
+	static struct numa_config numa;
 	sigset_t sigs;
 	int sfd = -1, status;
 
@@ -247,8 +244,14 @@ static int run_vm(void)
 	    config_get_bool("x86.vmexit_on_pause", false, &b) != 0 ||
 	    config_get_bool("destroy_on_poweroff", false, &b) != 0 ||
 	    config_get_bool("virtio_msix", true, &b) != 0 ||
-	    config_get_bool("boot.decompress", false, &decompress) != 0)
+	    config_get_bool("boot.decompress", false, &decompress) != 0 ||
+	    config_get_bool("acpi_tables", true, &acpi) != 0 ||
+	    numa_read(&numa, memsize, vm->topo.cpus) != 0)
 		return -1;
+	if (numa.n > 0 && !acpi)
+		return fail("NUMA domains (-n, domains.N) need ACPI tables "
+		    "(acpi_tables=true)");
+	vm->boot.rsdp = acpi ? ACPI_RSDP_ADDR : 0;
 	kernel = config_get("boot.kernel");
 	initrd = config_get("boot.initrd");
 	cmdline = config_get("boot.cmdline");
@@ -275,7 +278,7 @@ static int run_vm(void)
 		return -1;
 	if (rtc_init(vm->mem.lowmem, vm->mem.highmem) != 0 ||
 	    reset_init(vm) != 0 || pm_init(vm) != 0 || pci_init(vm) != 0 ||
-	    lpc_check() != 0)
+	    lpc_check() != 0 || (acpi && acpi_init(vm, &numa) != 0))
 		return -1;
 
 	sigemptyset(&sigs);

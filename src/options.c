@@ -2,6 +2,7 @@
 #include "bus/pci.h"
 #include "config.h"
 #include "devices/lpc.h"
+#include "platform/numa.h"
 #include "util.h"
 #include "vmm/vm.h"
 
@@ -16,7 +17,8 @@ void options_usage(void)
 	    "Usage: bhyve [-AaCDeHhPSuWwxY]\n"
 	    "       %*s [-c [[cpus=]numcpus][,sockets=n][,cores=n][,threads=n]]\n"
 	    "       %*s [-G port] [-k config_file] [-l lpc] [-m mem] [-o var=value]\n"
-	    "       %*s [-p vcpu:hostcpu] [-r file] [-s pci] [-U uuid] vmname\n"
+	    "       %*s [-n id=N,size=S,cpus=LIST] [-p vcpu:hostcpu] [-r file]\n"
+	    "       %*s [-s pci] [-U uuid] vmname\n"
 	    "       bhyve -l help\n"
 	    "       bhyve -s help\n"
 	    "       -A: create ACPI tables\n"
@@ -31,6 +33,7 @@ void options_usage(void)
 	    "       -k: key=value flat config file\n"
 	    "       -l: LPC device configuration\n"
 	    "       -m: memory size\n"
+	    "       -n: NUMA domain (repeatable)\n"
 	    "       -o: set config 'var' to 'value'\n"
 	    "       -P: vmexit from the guest on pause\n"
 	    "       -p: pin 'vcpu' to 'hostcpu'\n"
@@ -45,13 +48,13 @@ void options_usage(void)
 	    "       -Y: disable MPtable generation\n"
 	    "Direct kernel boot (this implementation):\n"
 	    "       -o boot.kernel=PATH -o boot.initrd=PATH -o boot.cmdline=STRING\n",
-	    5, "", 5, "", 5, "");
+	    5, "", 5, "", 5, "", 5, "");
 }
 
 int options_defaults(void)
 {
 	if (config_set("memory.size", "256M") != 0 ||
-	    config_set("acpi_tables", "false") != 0 ||
+	    config_set("acpi_tables", "true") != 0 ||
 	    config_set("x86.strictmsr", "true") != 0)
 		return -1;
 	return 0;
@@ -220,7 +223,7 @@ int options_parse(int argc, char **argv)
 
 	optind = 0;	/* glibc: 0 fully resets getopt's state */
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+:aAc:CDeG:hHk:l:m:o:p:Pr:s:SuU:wWxY"))
+	while ((c = getopt(argc, argv, "+:aAc:CDeG:hHk:l:m:n:o:p:Pr:s:SuU:wWxY"))
 	    != -1) {
 		int r = 0;
 		switch (c) {
@@ -260,6 +263,18 @@ int options_parse(int argc, char **argv)
 				    EXIT_EX_USAGE;
 			r = config_set("memory.size", optarg);
 			break;
+		case 'n': {
+			bool acpi;
+			if (numa_parse_option(optarg) != 0)
+				return EXIT_EX_USAGE;
+			if (config_get_bool("acpi_tables", true, &acpi) != 0)
+				return EXIT_EX_USAGE;
+			if (!acpi)
+				return fail("NUMA emulation (-n) requires ACPI "
+				    "tables (acpi_tables=true)"),
+				    EXIT_EX_USAGE;
+			break;
+		}
 		case 'o':
 			if (config_parse_assignment(optarg) != 0)
 				return fail_prefix("invalid -o '%s'", optarg),

@@ -9,6 +9,7 @@
 
 struct vm;
 struct pci_devinst;
+struct aml;
 
 #define PCI_MAXBUS	256
 #define PCI_MAXSLOT	32
@@ -44,6 +45,9 @@ struct pci_devemu {
 	int (*cfgwrite)(struct pci_devinst *pi, unsigned off, unsigned size,
 	    uint32_t val);
 	bool lpc_only_bus0;
+	/* Optional: the device's objects in the DSDT, written inside the
+	 * scope of its bus's root bridge (\_SB.PCnn); see platform/aml.h. */
+	void (*write_dsdt)(struct pci_devinst *pi, struct aml *a);
 };
 
 #define PCI_EMUL_SET(sym) \

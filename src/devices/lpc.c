@@ -6,6 +6,7 @@
 #include "bus/pio.h"
 #include "config.h"
 #include "devices/uart16550.h"
+#include "platform/aml.h"
 #include "util.h"
 #include "vmm/vm.h"
 
@@ -285,11 +286,57 @@ static int lpc_init(struct vm *vm, struct pci_devinst *pi, const char *node)
 	return lpc_uarts_init(vm);
 }
 
+/* ---- the DSDT: the ISA devices behind the bridge ---- */
+
+static void isa_device(struct aml *a, const char *name, const char *hid,
+    unsigned uid, const uint16_t *ports, const uint8_t *lens, unsigned n,
+    int irq)
+{
+	struct aml_res r;
+
+	aml_device(a, name);
+	aml_name_eisaid(a, "_HID", hid);
+	if (uid)
+		aml_name_int(a, "_UID", uid);
+	aml_name(a, "_CRS");
+	aml_res_init(&r);
+	for (unsigned i = 0; i < n; i++)
+		aml_res_io(&r, ports[i], ports[i], 1, lens[i]);
+	if (irq >= 0)
+		aml_res_irq(&r, (unsigned)irq);
+	aml_res_end(&r, a);
+	aml_end(a);
+}
+
+/* All four UARTs exist whether or not a backend is attached (as in
+ * bhyve), so all four are declared. */
+static void lpc_write_dsdt(struct pci_devinst *pi, struct aml *a)
+{
+	static const uint16_t pic[] = { 0x20, 0xa0 }, pit[] = { 0x40 },
+	    rtc[] = { 0x70 };
+	static const uint8_t pic_len[] = { 2, 2 }, pit_len[] = { 4 },
+	    rtc_len[] = { 2 }, com_len[] = { 8 };
+
+	aml_device(a, "ISA");
+	aml_name_int(a, "_ADR", (uint32_t)pi->slot << 16 | pi->func);
+	for (unsigned i = 0; i < ARRAY_SIZE(com); i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "COM%u", i + 1);
+		isa_device(a, name, "PNP0501", i + 1, &com[i].port, com_len, 1,
+		    com[i].irq);
+	}
+	isa_device(a, "RTC", "PNP0B00", 0, rtc, rtc_len, 1, 8);
+	isa_device(a, "PIC", "PNP0000", 0, pic, pic_len, 2, 2);
+	isa_device(a, "TIMR", "PNP0100", 0, pit, pit_len, 1, 0);
+	aml_end(a);
+}
+
 static const struct pci_devemu lpc = {
 	.name = "lpc",
 	.help = "LPC PCI-ISA bridge with COM1-COM4 16550 serial ports",
 	.init = lpc_init,
 	.cfgwrite = lpc_cfgwrite,
 	.lpc_only_bus0 = true,
+	.write_dsdt = lpc_write_dsdt,
 };
 PCI_EMUL_SET(lpc);

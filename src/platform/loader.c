@@ -78,6 +78,7 @@ static int blob_read(const struct blob *b, uint64_t off, void *dst,
 #define BP_E820_TABLE		0x2d0
 #define BP_E820_MAX		128
 #define BP_VID_MODE		0x1fa
+#define BP_ACPI_RSDP_ADDR	0x070	/* boot protocol 2.14+ */
 
 #define LOADED_HIGH	0x01
 #define CAN_USE_HEAP	0x80
@@ -525,6 +526,8 @@ static int boot_bzimage(struct vm *vm, const struct blob *b,
 	}
 	if (put_bp_e820(vm, zp) != 0)
 		return -1;
+	if (vm->boot.rsdp != 0 && bi.version >= 0x020e)
+		memcpy(zp + BP_ACPI_RSDP_ADDR, &vm->boot.rsdp, 8);
 	vm->boot.rsi = ZERO_PAGE_ADDR;
 	if (unpacked == 0) {
 		/* vmlinux in place: its 64-bit entry, as the decompressor
@@ -580,6 +583,7 @@ static int boot_elf(struct vm *vm, const struct blob *b,
 			.cmdline_paddr = CMDLINE_ADDR,
 			.memmap_paddr = PVH_MEMMAP_ADDR,
 			.memmap_entries = (uint32_t)n,
+			.rsdp_paddr = vm->boot.rsdp,
 		};
 		if (initrd != NULL) {
 			struct hvm_modlist_entry m = { rd_addr, rd_size, 0, 0 };

@@ -30,6 +30,7 @@ struct boot_state {
 	uint64_t rip, rsi, rbx;
 	uint64_t gdt_base;	/* GDT with flat code 0x10, data 0x18 */
 	uint64_t cr3;		/* BOOT_LONG64: identity-mapped tables */
+	uint64_t rsdp;		/* ACPI RSDP for the boot structures, 0: none */
 };
 
 struct vm;

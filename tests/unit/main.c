@@ -97,6 +97,7 @@ int main(void)
 	failed += run_coalesced_tests();
 	failed += run_pm_tests();
 	failed += run_hpet_tests();
+	failed += run_acpi_tests();
 	unit_reset_globals();
 	if (failed)
 		fprintf(stderr, "unit tests: %d failed\n", failed);

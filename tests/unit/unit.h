@@ -27,6 +27,7 @@ int run_decompress_tests(void);
 int run_coalesced_tests(void);
 int run_pm_tests(void);
 int run_hpet_tests(void);
+int run_acpi_tests(void);
 
 /* Helpers (main.c) */
 
