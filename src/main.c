@@ -11,10 +11,12 @@
 #include "monitor.h"
 #include "options.h"
 #include "platform/acpi.h"
+#include "platform/hpet.h"
 #include "platform/layout.h"
 #include "platform/loader.h"
 #include "platform/mptable.h"
 #include "platform/numa.h"
+#include "platform/pm.h"
 #include "platform/reset.h"
 #include "platform/rtc.h"
 #include "platform/smbios.h"
@@ -204,7 +206,18 @@ static int start_flush_timer(struct vm *vm)
 	return 0;
 }
 
+/* Halt (status 2) detection: about once a second; see vm_check_halt(). */
+#define HALT_CHECK_NS 1000000000ull
+static struct ev *halt_timer;
+
+static void on_halt_timer(void *arg)
+{
+	vm_check_halt(arg);
+}
+
 static int pending_signal;
+static int signal_fd = -1;
+static struct ev *stop_ev, *signal_ev;
 
 static void on_signal(int fd, uint32_t events, void *arg)
 {
@@ -215,9 +228,15 @@ static void on_signal(int fd, uint32_t events, void *arg)
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	if (si.ssi_signo == SIGTERM) {
-		/* bhyve presses the ACPI power button; without ACPI tables
-		 * yet, SIGTERM powers the VM off at once. */
-		vm_request_exit(vm, VM_EXIT_POWEROFF, NULL);
+		/* As bhyve: once the guest has enabled ACPI, SIGTERM presses
+		 * the power button and the guest shuts down (S5, status 1).
+		 * Before that (or without ACPI tables) it powers off at
+		 * once; so does a SIGTERM while the last press is still
+		 * unacknowledged (PWRBTN_STS set): a second SIGTERM is how a
+		 * manager forces a guest that ignores the button off, with
+		 * status 1 rather than by SIGKILL. */
+		if (pm_power_button() != PM_BUTTON_PRESSED)
+			vm_request_exit(vm, VM_EXIT_POWEROFF, NULL);
 		return;
 	}
 	pending_signal = (int)si.ssi_signo;
@@ -295,8 +314,8 @@ static int run_vm(void)
 		return -1;
 	trace_point("kernel and initrd loaded");
 	if (rtc_init(vm->mem.lowmem, vm->mem.highmem) != 0 ||
-	    reset_init(vm) != 0 || pci_init(vm) != 0 || lpc_check() != 0 ||
-	    (acpi && acpi_init(vm, &numa) != 0))
+	    reset_init(vm) != 0 || pm_init(vm) != 0 || pci_init(vm) != 0 ||
+	    lpc_check() != 0 || (acpi && acpi_init(vm, &numa) != 0))
 		return -1;
 	/* After pci_init: the MP table lists the devices' INTx routing. */
 	if (mptable && mptable_init(vm) != 0)
@@ -311,10 +330,13 @@ static int run_vm(void)
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		return fail_errno("signalfd");
-	if (evloop_init() != 0 || lpc_start() != 0 ||
-	    ev_add(vm->stop_efd, false, on_stop, vm) == NULL ||
-	    ev_add(sfd, false, on_signal, vm) == NULL ||
-	    start_flush_timer(vm) != 0)
+	signal_fd = sfd;
+	if (evloop_init() != 0 || hpet_init(vm) != 0 || lpc_start() != 0 ||
+	    (stop_ev = ev_add(vm->stop_efd, false, on_stop, vm)) == NULL ||
+	    (signal_ev = ev_add(sfd, false, on_signal, vm)) == NULL ||
+	    start_flush_timer(vm) != 0 ||
+	    (halt_timer = ev_timer_add(on_halt_timer, vm)) == NULL ||
+	    ev_timer_arm(halt_timer, HALT_CHECK_NS, HALT_CHECK_NS) != 0)
 		return -1;
 	trace_point("starting vCPUs");
 	if (vm_start_vcpus(vm) != 0) {
@@ -329,10 +351,22 @@ static int run_vm(void)
 	status = atomic_load(&vm->exitcode);
 	if (status == VM_EXIT_ERROR)
 		fail("%s", vm->exitmsg[0] ? vm->exitmsg : "VM error");
-	close(sfd);
-	ev_del(flush_timer);
-	flush_timer = NULL;
 	return status;
+}
+
+/* Every exit path, after run_vm(): the event-loop entries and the
+ * signalfd (vm_destroy() releases the KVM VM, its vCPUs and memory). */
+static void release_loop_resources(void)
+{
+	ev_del(halt_timer);
+	ev_del(flush_timer);
+	ev_del(stop_ev);
+	ev_del(signal_ev);
+	halt_timer = flush_timer = stop_ev = signal_ev = NULL;
+	hpet_fini();
+	if (signal_fd >= 0)
+		close(signal_fd);
+	signal_fd = -1;
 }
 
 int main(int argc, char **argv)
@@ -401,6 +435,7 @@ int main(int argc, char **argv)
 	vm_stop_vcpus(&the_vm);
 	pci_fini();
 	vm_destroy(&the_vm);
+	release_loop_resources();
 	lpc_fini();
 	evloop_fini();
 	tty_restore_all();

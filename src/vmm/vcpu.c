@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,6 +260,76 @@ static void kick_handler(int sig)
 	(void)sig;
 }
 
+/* ---- halt detection ---- */
+
+/* Whether a thread is asleep ('S' in /proc/self/task/TID/stat): KVM
+ * blocks a halted vCPU in the kernel. */
+static bool thread_sleeping(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* the name may hold spaces and parens */
+	return p != NULL && p[1] == ' ' && p[2] == 'S';
+}
+
+void vm_check_halt(struct vm *vm)
+{
+	unsigned n = vm->topo.cpus;
+
+	if (atomic_load(&vm->stopping) || atomic_load(&vm->probe_left) > 0)
+		return;		/* stopping, or the last probe is unanswered */
+	for (unsigned i = 0; i < n; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->started || atomic_load(&v->tid) == 0 ||
+		    !thread_sleeping(atomic_load(&v->tid)))
+			return;
+	}
+	atomic_store(&vm->probe_halted, 0);
+	atomic_store(&vm->probe_left, (int)n);
+	for (unsigned i = 0; i < n; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		atomic_store(&v->probe, true);
+		v->run->immediate_exit = 1;
+		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+	}
+}
+
+/* On the vCPU thread, after KVM_RUN returned: answer a halt probe. */
+static void vcpu_probe(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct kvm_mp_state mp;
+	struct kvm_regs r;
+	bool halted = false;
+
+	atomic_store(&v->probe, false);
+	v->run->immediate_exit = 0;	/* the loop re-checks `stopping` */
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0) {
+		if (mp.mp_state == KVM_MP_STATE_HALTED)
+			halted = ioctl(v->fd, KVM_GET_REGS, &r) == 0 &&
+			    !(r.rflags & 0x200);	/* IF */
+		else if (mp.mp_state == KVM_MP_STATE_UNINITIALIZED ||
+		    mp.mp_state == KVM_MP_STATE_INIT_RECEIVED)
+			halted = true;	/* an AP nobody started */
+	}
+	if (halted)
+		atomic_fetch_add(&vm->probe_halted, 1);
+	if (atomic_fetch_sub(&vm->probe_left, 1) == 1 &&
+	    atomic_load(&vm->probe_halted) == (int)vm->topo.cpus)
+		vm_request_exit(vm, VM_EXIT_HALT, NULL);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -277,15 +348,19 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	atomic_store(&v->tid, gettid());
 
 	while (!atomic_load(&vm->stopping)) {
 		uint32_t reason;
+		int rr = ioctl(v->fd, KVM_RUN, 0), err = errno;
 
-		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+		if (atomic_load(&v->probe))
+			vcpu_probe(v);
+		if (rr < 0) {
+			if (err == EINTR || err == EAGAIN)
 				continue;
 			vm_request_exit(vm, VM_EXIT_ERROR, "vcpu %u: KVM_RUN: %s",
-			    v->index, strerror(errno));
+			    v->index, strerror(err));
 			break;
 		}
 		reason = v->run->exit_reason;

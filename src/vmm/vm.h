@@ -50,6 +50,8 @@ struct vcpu {
 	bool started;
 	bool pinned;
 	cpu_set_t cpuset;	/* host CPUs this vCPU may run on (-p) */
+	_Atomic pid_t tid;	/* the thread's id, for /proc (halt check) */
+	atomic_bool probe;	/* halt check: report MP state and RFLAGS.IF */
 	/* Exit statistics, only with BHYVE_TRACE (see util.h). */
 	uint64_t exits[64];
 	uint32_t *pio_exits;	/* [port * 2 + is_out] */
@@ -83,6 +85,10 @@ struct vm {
 	struct kvm_coalesced_mmio_ring *ring;
 	uint32_t ring_max;	/* entries in the ring */
 	pthread_mutex_t ring_lock;
+
+	/* Halt detection (vm_check_halt): vCPUs still to answer the current
+	 * probe, and how many of those that answered are halted for good. */
+	atomic_int probe_left, probe_halted;
 };
 
 /* Open /dev/kvm and create an empty VM; -1 with a message on failure. */
@@ -115,6 +121,13 @@ bool vm_coalesced_pending(const struct vm *vm);
  * FLUSH_MS while it finds writes, backing off to FLUSH_MAX_MS when idle. */
 #define VM_COALESCED_FLUSH_MS 20
 #define VM_COALESCED_FLUSH_MAX_MS 1000
+
+/* Status 2 (halted) detection, called about once a second from the event
+ * loop: when every vCPU thread sleeps (KVM blocks halted vCPUs in the
+ * kernel), kick them to report their MP state and RFLAGS.IF; when all are
+ * halted with interrupts disabled (or were never started by an INIT/SIPI),
+ * the VM ends with VM_EXIT_HALT.  Never blocks. */
+void vm_check_halt(struct vm *vm);
 
 /* Drive an ISA interrupt line (0..15) of the in-kernel PIC/IOAPIC. */
 int vm_isa_irq(struct vm *vm, unsigned irq, bool level);

@@ -14,4 +14,5 @@ python3 "$here/group-virtio.py"
 python3 "$here/group-console.py"
 python3 "$here/group-blk.py"
 python3 "$here/group-acpi.py"
+python3 "$here/group-power.py"
 exit 0

@@ -107,6 +107,8 @@ check smp-config 0 'PVH magic' '' -- \
 	-c 2 "${base[@]}" -o boot.kernel="$G/pvh.elf" vm1
 check cmos-4g 0 'cmos16m=0000BF00' '' -- \
 	-m 5G -s 31,lpc -l com1,stdio -o boot.kernel="$G/pvh.elf" vm1
+check pm-hpet-s5 1 'PM HPET=8086A701 HC=1 TMR=1 CNT=00000001 END' '' -- \
+	"${base[@]}" -o boot.kernel="$G/pm.elf" vm1
 fi
 # Triple fault: the software-nested /dev/kvm of the development machines
 # reports an emulation failure instead of a shutdown, so this runs in the
@@ -114,5 +116,8 @@ fi
 if [ $nested = 1 ]; then
 check triple-fault 3 'TRIPLE now' '' -- \
 	"${base[@]}" -o boot.kernel="$G/triple.elf" vm1
+# Halt detection needs KVM's in-kernel halting (real SVM/VMX semantics).
+check halt-status-2 2 'HALT now' '' -- \
+	-c 2 "${base[@]}" -o boot.kernel="$G/halt.elf" vm1
 fi
 exit 0

@@ -104,6 +104,8 @@ int main(void)
 	failed += run_virtio_blk_tests();
 	failed += run_vq_tests();
 	failed += run_pcidev_tests();
+	failed += run_pm_tests();
+	failed += run_hpet_tests();
 	failed += run_acpi_tests();
 	unit_reset_globals();
 	if (failed)

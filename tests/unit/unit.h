@@ -34,6 +34,8 @@ int run_block_tests(void);
 int run_virtio_blk_tests(void);
 int run_vq_tests(void);
 int run_pcidev_tests(void);
+int run_pm_tests(void);
+int run_hpet_tests(void);
 int run_acpi_tests(void);
 
 /* Helpers (main.c) */
