@@ -3,6 +3,7 @@
  * SPCR, [SRAT, SLIT], RSDT, XSDT; each table 16-byte aligned, with its
  * checksum.  The DSDT's AML comes from platform/aml.c. */
 #include "platform/acpi.h"
+#include "platform/hpet.h"
 #include "bus/pci.h"
 #include "config.h"
 #include "platform/aml.h"
@@ -18,8 +19,6 @@
 #define IOAPIC_BASE	0xfec00000u
 #define RESET_PORT	0xcf9
 #define RESET_VALUE	0x06
-#define HPET_ID		0x8086a201u	/* vendor 8086, legacy route, 64-bit,
-					 * 3 timers, rev 1 */
 
 /* FADT flags */
 #define FADT_WBINVD		(1u << 0)
@@ -274,7 +273,7 @@ static size_t build_hpet(struct out *o)
 	if (o->err)
 		return 0;
 	p = o->buf + at;
-	w32(p + 36, HPET_ID);
+	w32(p + 36, hpet_block_id());	/* as the device's capabilities */
 	gas(p + 40, GAS_MEM, 64, 0, HPET_BASE);
 	w8(p + 52, 0);			/* HPET number */
 	w16(p + 53, 0x80);		/* minimum clock tick */

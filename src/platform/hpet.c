@@ -202,11 +202,15 @@ void hpet_setup(struct hpet *h, const struct hpet_ops *ops, void *ctx)
 	}
 }
 
+uint32_t hpet_block_id(void)
+{
+	return (0x8086u << 16) | HPET_CAP_LEG_RT | HPET_CAP_COUNT_64 |
+	    ((HPET_TIMERS - 1) << 8) | 0x01;
+}
+
 static uint64_t capabilities(void)
 {
-	return ((uint64_t)HPET_PERIOD_FS << 32) | (0x8086u << 16) |
-	    HPET_CAP_LEG_RT | HPET_CAP_COUNT_64 |
-	    ((HPET_TIMERS - 1) << 8) | 0x01;
+	return ((uint64_t)HPET_PERIOD_FS << 32) | hpet_block_id();
 }
 
 static uint64_t read_reg(struct hpet *h, uint64_t reg, uint64_t now)

@@ -102,4 +102,8 @@ struct vm;
 int hpet_init(struct vm *vm);
 void hpet_fini(void);
 
+/* The low 32 bits of the capabilities register (vendor, legacy route,
+ * counter size, timers, revision): the ACPI HPET table's block ID. */
+uint32_t hpet_block_id(void);
+
 #endif
