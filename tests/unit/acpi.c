@@ -15,6 +15,7 @@
 #include "devices/lpc.h"
 #include "options.h"
 #include "platform/acpi.h"
+#include "platform/hpet.h"
 #include "platform/aml.h"
 #include "platform/layout.h"
 #include "platform/numa.h"
@@ -173,6 +174,11 @@ static void test_fadt_facs_dsdt(void **state)
 	assert_non_null(f);
 	assert_int_equal(rd32(f + 4), 56);
 	check_gas(f + 40, 0, 64, HPET_BASE);
+	/* the block ID is the device's: vendor 8086, 8 timers, legacy route */
+	assert_int_equal(rd32(f + 36), hpet_block_id());
+	assert_int_equal(rd32(f + 36) >> 16, 0x8086);
+	assert_int_equal(((rd32(f + 36) >> 8) & 0x1f) + 1, HPET_TIMERS);
+	assert_true(rd32(f + 36) & (1u << 15));
 	f = find("MCFG");
 	assert_non_null(f);
 	assert_int_equal(rd32(f + 4), 60);
