@@ -115,6 +115,80 @@ int pci_bar_place(const uint64_t *sizes, uint64_t *addrs, unsigned n,
 
 static void bar_set_addr(struct pci_devinst *pi, int idx, uint64_t addr);
 
+/* Per bus and kind, the range its BARs were placed in ([lo, hi], hi < lo
+ * when the bus has none): each bus's BARs are placed together so that a
+ * root bridge can describe its own window (ACPI _CRS of \_SB.PCnn). */
+static struct { uint64_t lo, hi; } bus_win[PCI_MAXBUS][3];
+
+bool pci_bus_window(unsigned bus, enum pci_bar_type type, uint64_t *lo,
+    uint64_t *hi)
+{
+	unsigned k = type == PCIBAR_IO ? 0 : type == PCIBAR_MEM32 ? 1 : 2;
+
+	if (bus >= PCI_MAXBUS || (type != PCIBAR_IO && type != PCIBAR_MEM32 &&
+	    type != PCIBAR_MEM64) || bus_win[bus][k].hi < bus_win[bus][k].lo)
+		return false;
+	*lo = bus_win[bus][k].lo;
+	*hi = bus_win[bus][k].hi;
+	return true;
+}
+
+/* Place the BARs of `kind` of one bus from *next on; *next moves past
+ * them.  Bus 0 first, then bus 1, ...: each bus's BARs lie together. */
+static int place_bus(unsigned b, enum pci_bar_type kind, const char *name,
+    uint64_t *next, uint64_t limit, unsigned k)
+{
+	uint64_t *sizes = NULL, *addrs = NULL, lo = UINT64_MAX, hi = 0;
+	struct pci_devinst **who = NULL;
+	int *idx = NULL;
+	unsigned n = 0, cap = 0;
+	int r = 0;
+
+	for (unsigned s = 0; s < PCI_MAXSLOT; s++)
+		for (unsigned f = 0; f < PCI_MAXFUNC; f++) {
+			struct pci_devinst *pi = pci_find(b, s, f);
+			for (int i = 0; pi && i < PCI_BARMAX; i++) {
+				if (pi->bar[i].type != kind)
+					continue;
+				if (n == cap) {
+					cap = cap ? cap * 2 : 16;
+					sizes = realloc(sizes, cap * sizeof(*sizes));
+					addrs = realloc(addrs, cap * sizeof(*addrs));
+					who = realloc(who, cap * sizeof(*who));
+					idx = realloc(idx, cap * sizeof(*idx));
+					if (!sizes || !addrs || !who || !idx) {
+						free(sizes); free(addrs);
+						free(who); free(idx);
+						return fail("out of memory");
+					}
+				}
+				sizes[n] = pi->bar[i].size;
+				who[n] = pi;
+				idx[n++] = i;
+			}
+		}
+	r = pci_bar_place(sizes, addrs, n, *next, limit, name);
+	for (unsigned i = 0; r == 0 && i < n; i++) {
+		pthread_mutex_lock(&who[i]->lock);
+		bar_set_addr(who[i], idx[i], addrs[i]);
+		pthread_mutex_unlock(&who[i]->lock);
+		if (addrs[i] < lo)
+			lo = addrs[i];
+		if (addrs[i] + sizes[i] - 1 > hi)
+			hi = addrs[i] + sizes[i] - 1;
+	}
+	if (r == 0 && n > 0) {
+		bus_win[b][k].lo = lo;
+		bus_win[b][k].hi = hi;
+		*next = hi + 1;
+	}
+	free(sizes);
+	free(addrs);
+	free(who);
+	free(idx);
+	return r;
+}
+
 int pci_bar_place_all(uint64_t highmem)
 {
 	static const struct {
@@ -125,59 +199,28 @@ int pci_bar_place_all(uint64_t highmem)
 		{ PCIBAR_MEM64, "64-bit memory" },
 	};
 
-	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
-		uint64_t *sizes = NULL, *addrs = NULL, base, limit;
-		struct pci_devinst **who = NULL;
-		int *idx = NULL;
-		unsigned n = 0, cap = 0;
-		int r = 0;
+	for (unsigned b = 0; b < PCI_MAXBUS; b++)
+		for (unsigned k = 0; k < 3; k++) {
+			bus_win[b][k].lo = 1;
+			bus_win[b][k].hi = 0;
+		}
+	for (unsigned k = 0; k < ARRAY_SIZE(kinds); k++) {
+		uint64_t next, limit;
 
-		for (unsigned b = 0; b < PCI_MAXBUS; b++)
-			for (unsigned s = 0; s < PCI_MAXSLOT; s++)
-				for (unsigned f = 0; f < PCI_MAXFUNC; f++) {
-					struct pci_devinst *pi = pci_find(b, s, f);
-					for (int i = 0; pi && i < PCI_BARMAX; i++) {
-						if (pi->bar[i].type != kinds[k].type)
-							continue;
-						if (n == cap) {
-							cap = cap ? cap * 2 : 16;
-							sizes = realloc(sizes, cap * sizeof(*sizes));
-							addrs = realloc(addrs, cap * sizeof(*addrs));
-							who = realloc(who, cap * sizeof(*who));
-							idx = realloc(idx, cap * sizeof(*idx));
-							if (!sizes || !addrs || !who || !idx) {
-								free(sizes); free(addrs);
-								free(who); free(idx);
-								return fail("out of memory");
-							}
-						}
-						sizes[n] = pi->bar[i].size;
-						who[n] = pi;
-						idx[n++] = i;
-					}
-				}
 		if (kinds[k].type == PCIBAR_IO) {
-			base = PCI_IO_BASE;
+			next = PCI_IO_BASE;
 			limit = PCI_IO_LIMIT;
 		} else if (kinds[k].type == PCIBAR_MEM32) {
-			base = PCI_MEM32_BASE;
+			next = PCI_MEM32_BASE;
 			limit = PCI_MEM32_LIMIT;
 		} else {
-			base = pci_mem64_base(highmem);
-			limit = base + PCI_MEM64_SIZE;
+			next = pci_mem64_base(highmem);
+			limit = next + PCI_MEM64_SIZE;
 		}
-		r = pci_bar_place(sizes, addrs, n, base, limit, kinds[k].name);
-		for (unsigned i = 0; r == 0 && i < n; i++) {
-			pthread_mutex_lock(&who[i]->lock);
-			bar_set_addr(who[i], idx[i], addrs[i]);
-			pthread_mutex_unlock(&who[i]->lock);
-		}
-		free(sizes);
-		free(addrs);
-		free(who);
-		free(idx);
-		if (r != 0)
-			return -1;
+		for (unsigned b = 0; b < PCI_MAXBUS; b++)
+			if (place_bus(b, kinds[k].type, kinds[k].name, &next,
+			    limit, k) != 0)
+				return -1;
 	}
 	return 0;
 }

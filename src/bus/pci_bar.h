@@ -26,6 +26,12 @@ uint64_t pci_bar_mapped(struct pci_devinst *pi, int idx);
  * decoded until the guest enables decoding (firmware-less boot: Linux
  * enables it when the driver binds). */
 int pci_bar_place_all(uint64_t highmem);
+/* The addresses [*lo, *hi] the BARs of `type` (I/O, MEM32 or MEM64) of
+ * `bus` were placed in; false when the bus has none.  Each bus's BARs are
+ * placed together, bus 0 first, so a root bridge can claim its own window
+ * (ACPI _CRS) and bus 0 the rest. */
+bool pci_bus_window(unsigned bus, enum pci_bar_type type, uint64_t *lo,
+    uint64_t *hi);
 
 /* Pure placement, for tests: sizes[i] (power of two) get addrs[i] in
  * [base, limit), largest first, each aligned to its size, ties by index.

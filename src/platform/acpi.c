@@ -5,6 +5,7 @@
 #include "platform/acpi.h"
 #include "platform/hpet.h"
 #include "bus/pci.h"
+#include "bus/pci_bar.h"
 #include "config.h"
 #include "platform/aml.h"
 #include "platform/layout.h"
@@ -699,6 +700,24 @@ int acpi_init(struct vm *vm, const struct numa_config *numa)
 	ai.lowmem = vm->mem.lowmem;
 	ai.highmem = vm->mem.highmem;
 	ai.numa = numa;
+	/* Buses other than 0 claim the ranges their BARs were placed in. */
+	acpi_reset_bus_windows();
+	for (unsigned b = 1; b < PCI_MAXBUS; b++) {
+		static const struct {
+			enum pci_bar_type bar;
+			enum acpi_window win;
+		} kinds[] = {
+			{ PCIBAR_IO, ACPI_WIN_IO },
+			{ PCIBAR_MEM32, ACPI_WIN_MEM32 },
+			{ PCIBAR_MEM64, ACPI_WIN_MEM64 },
+		};
+		uint64_t lo, hi;
+
+		for (size_t k = 0; k < ARRAY_SIZE(kinds); k++)
+			if (pci_bus_window(b, kinds[k].bar, &lo, &hi) &&
+			    acpi_add_bus_window(b, kinds[k].win, lo, hi) != 0)
+				return fail_prefix("ACPI tables");
+	}
 	if (acpi_build(p, cap, ACPI_RSDP_ADDR, &ai) < 0)
 		return fail_prefix("ACPI tables");
 	return 0;

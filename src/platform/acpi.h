@@ -14,7 +14,7 @@
 struct vm;
 struct aml;
 
-#define ACPI_MAX_CPUS	256
+#define ACPI_MAX_CPUS	VM_MAXCPU	/* numa.h includes vmm/vm.h */
 
 struct acpi_info {
 	unsigned ncpu;
