@@ -35,10 +35,10 @@ static const struct netbe_ops *find_ops(const char *node, const char **devp)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(freebsd_only); i++)
 		if (strncmp(key, freebsd_only[i], strlen(freebsd_only[i])) == 0) {
-			fail("%s.%s: the %s backend '%s' is not available on "
-			    "Linux (FreeBSD only); use tapN, vmnetN or slirp",
-			    node, type ? "type" : "backend", freebsd_only[i],
-			    key);
+			fail("%s.%s: network backend '%s' is not available "
+			    "on Linux (%s is FreeBSD only; use tapN, vmnetN or "
+			    "slirp)", node, type ? "type" : "backend", key,
+			    freebsd_only[i]);
 			return NULL;
 		}
 	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
