@@ -252,10 +252,11 @@ static int run_vm(void)
 	if (boot_load(vm, kernel, initrd, cmdline, decompress) != 0)
 		return -1;
 	trace_point("kernel and initrd loaded");
-	if (mptable && mptable_init(vm) != 0)
-		return -1;
 	if (rtc_init(vm->mem.lowmem, vm->mem.highmem) != 0 ||
 	    reset_init(vm) != 0 || pci_init(vm) != 0 || lpc_check() != 0)
+		return -1;
+	/* After pci_init: the MP table lists the devices' INTx routing. */
+	if (mptable && mptable_init(vm) != 0)
 		return -1;
 
 	sigemptyset(&sigs);

@@ -1,5 +1,6 @@
 /* MMIO ranges outside guest RAM that user space emulates (ECAM, device
- * BARs).  Sorted array; lookups are binary searches. */
+ * BARs).  Sorted copy-on-write array, binary searches; ranges may change
+ * while vCPUs run, also from inside a handler (locking: rangetab.h). */
 #ifndef BHYVE_MMIO_H
 #define BHYVE_MMIO_H
 

@@ -1,7 +1,11 @@
 #include "bus/pci.h"
 #include "bus/mmio.h"
+#include "bus/pci_bar.h"
+#include "bus/pci_msi.h"
 #include "bus/pio.h"
 #include "config.h"
+#include "vmm/irq.h"
+#include "vmm/vm.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -291,10 +295,17 @@ void pci_cfg_write(unsigned bus, unsigned slot, unsigned func, unsigned off,
 	    (off & (size - 1)) != 0)
 		return;
 	pthread_mutex_lock(&pi->lock);
-	if (pi->emu->cfgwrite == NULL ||
+	if (pci_msi_cfgwrite(pi, off, size, val)) {
+		/* MSI / MSI-X capability */
+	} else if (pi->emu->cfgwrite == NULL ||
 	    pi->emu->cfgwrite(pi, off, size, val) != 0) {
-		if (off < 0x40)
+		if (off < 0x40 && !pci_bar_cfgwrite(pi, off, size, val)) {
 			cfg_write_header(pi, off, size, val);
+			if (off <= PCIR_COMMAND + 1 && off + size > PCIR_COMMAND) {
+				pci_bar_decode_update(pi);
+				pci_intx_refresh(pi);
+			}
+		}
 	}
 	pthread_mutex_unlock(&pi->lock);
 }
@@ -405,6 +416,8 @@ static int init_one(struct vm *vm, unsigned b, unsigned s, unsigned f)
 	pi->bus = (uint8_t)b;
 	pi->slot = (uint8_t)s;
 	pi->func = (uint8_t)f;
+	pi->vm = vm;
+	snprintf(pi->name, sizeof(pi->name), "%u:%u:%u %s", b, s, f, name);
 	pthread_mutex_init(&pi->lock, NULL);
 	devs[b][s][f] = pi;
 	if (pe->init(vm, pi, node) != 0)
@@ -417,6 +430,9 @@ int pci_init(struct vm *vm)
 	char buses[PCI_MAXBUS][32], slots[PCI_MAXSLOT * 2][32],
 	    funcs[PCI_MAXFUNC * 2][32];
 	int nb = config_children("pci", buses, PCI_MAXBUS);
+
+	if (vm != NULL && irq_init(vm) != 0)
+		return -1;
 
 	for (int i = 0; i < nb; i++) {
 		unsigned b, s, f;
@@ -454,6 +470,8 @@ int pci_init(struct vm *vm)
 			if (more && devs[b][s][0])
 				devs[b][s][0]->cfg[PCIR_HDRTYPE] |= PCIM_MFDEV;
 		}
+	if (pci_bar_place_all(vm ? vm->mem.highmem : 0) != 0)
+		return -1;
 	if (pio_register(0xcf8, 1, cf8_handler, NULL, "pci-cf8") != 0 ||
 	    pio_register(0xcfc, 4, cfc_handler, NULL, "pci-cfc") != 0)
 		return -1;
@@ -461,13 +479,33 @@ int pci_init(struct vm *vm)
 	    "pci-ecam");
 }
 
+void pci_dev_reset(struct pci_devinst *pi)
+{
+	pthread_mutex_lock(&pi->lock);
+	pci_set_cfg16(pi, PCIR_COMMAND, 0);
+	pci_bar_unmap_all(pi);
+	pci_msi_reset(pi);
+	if (pi->emu->reset)
+		pi->emu->reset(pi);
+	pthread_mutex_unlock(&pi->lock);
+}
+
 void pci_fini(void)
 {
 	for (unsigned b = 0; b < PCI_MAXBUS; b++)
 		for (unsigned s = 0; s < PCI_MAXSLOT; s++)
 			for (unsigned f = 0; f < PCI_MAXFUNC; f++) {
-				free(devs[b][s][f]);
+				struct pci_devinst *pi = devs[b][s][f];
+				if (pi == NULL)
+					continue;
+				pci_bar_unmap_all(pi);
+				if (pi->emu->teardown)
+					pi->emu->teardown(pi);
+				pci_msi_free(pi);
+				pthread_mutex_destroy(&pi->lock);
+				free(pi);
 				devs[b][s][f] = NULL;
 			}
+	irq_fini();
 	cf8 = 0;
 }

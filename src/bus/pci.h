@@ -9,6 +9,8 @@
 
 struct vm;
 struct pci_devinst;
+struct pci_msi_state;
+struct pci_msix_state;
 
 #define PCI_MAXBUS	256
 #define PCI_MAXSLOT	32
@@ -44,6 +46,18 @@ struct pci_devemu {
 	int (*cfgwrite)(struct pci_devinst *pi, unsigned off, unsigned size,
 	    uint32_t val);
 	bool lpc_only_bus0;
+	/* Lifecycle (all optional).  reset: the guest reset the function
+	 * (FLR-like; BARs, MSI and the command register are already reset
+	 * by the bus); called with pi->lock held.  teardown: free
+	 * everything, stop threads; called from pci_fini() after the vCPUs
+	 * stopped.  barmap: BAR `bar` became decoded at pci_bar_addr() (on)
+	 * or stopped being decoded (off); called with pi->lock held, on a
+	 * vCPU thread or in pci_init (the place to (un)register
+	 * ioeventfds).  snapshot: placeholder, not called yet. */
+	void (*reset)(struct pci_devinst *pi);
+	void (*teardown)(struct pci_devinst *pi);
+	void (*barmap)(struct pci_devinst *pi, int bar, bool on);
+	int (*snapshot)(struct pci_devinst *pi, void *meta);
 };
 
 #define PCI_EMUL_SET(sym) \
@@ -55,13 +69,43 @@ const struct pci_devemu *pci_emul_find(const char *name);
 const struct pci_devemu *pci_emul_at(unsigned i);
 void pci_emul_print_help(void);
 
+/* BARs (pci_bar.h has the functions). */
+#define PCI_BARMAX	6
+enum pci_bar_type { PCIBAR_NONE, PCIBAR_IO, PCIBAR_MEM32, PCIBAR_MEM64,
+	PCIBAR_MEMHI64 /* upper half of the BAR before */ };
+/* An access at offset `off` (size 1, 2, 4 or 8) into BAR `bar`: fill *val
+ * on reads.  Runs on a vCPU thread WITHOUT pi->lock; return 0, or -1 for
+ * a fatal VM error. */
+typedef int (*pci_bar_handler_t)(struct pci_devinst *pi, int bar,
+    uint64_t off, int size, bool write, uint64_t *val);
+struct pci_bar {
+	enum pci_bar_type type;
+	uint64_t size;		/* power of two */
+	uint64_t addr;		/* address the guest programmed */
+	uint64_t mapped_at;	/* where it is decoded now */
+	bool mapped;
+	bool prefetch;
+	pci_bar_handler_t fn;
+	void *ctx;		/* bus registration (pci_bar.c) */
+};
+
 struct pci_devinst {
 	const struct pci_devemu *emu;
 	uint8_t bus, slot, func;
 	uint8_t cfg[PCI_CFG_SIZE];
 	uint16_t capend;	/* next free capability offset */
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;	/* config space, BAR state, device model */
 	void *softc;
+	struct vm *vm;
+	char name[24];		/* "pci 0:4:0 virtio-rnd" for messages */
+	struct pci_bar bar[PCI_BARMAX];
+	/* Interrupts (pci_msi.h): msi/msix are NULL without the
+	 * capability; intx_pin 0 means none. */
+	struct pci_msi_state *msi;
+	struct pci_msix_state *msix;
+	uint8_t intx_pin;
+	unsigned intx_gsi;
+	bool intx_asserted;	/* device's level (under the irq lock) */
 };
 
 /* The IOAPIC pin (GSI 16..23) that INTx pin `pin` (1 = INTA .. 4 = INTD)
@@ -87,9 +131,14 @@ int pci_parse_legacy_generic(const char *node, const char *opts);
 int pci_parse_legacy_first(const char *node, const char *opts,
     const char *firstkey);
 
-/* Build every device in the frozen tree; register ports and ECAM. */
+/* Build every device in the frozen tree, place their BARs, register
+ * ports and ECAM. */
 int pci_init(struct vm *vm);
+/* Tear every device down (after the vCPUs stopped) and free it. */
 void pci_fini(void);
+/* Function-level reset: decoding off, BARs unmapped, MSI/MSI-X disabled,
+ * INTx dropped, then the model's reset hook.  Takes pi->lock. */
+void pci_dev_reset(struct pci_devinst *pi);
 struct pci_devinst *pci_find(unsigned bus, unsigned slot, unsigned func);
 
 /* Configuration-space accessors (little-endian). */
@@ -146,6 +195,13 @@ void pci_cfg_write(unsigned bus, unsigned slot, unsigned func, unsigned off,
 #define PCIR_INTLINE	0x3c
 #define PCIR_INTPIN	0x3d
 
+#define PCIR_BAR(i)	(0x10 + 4 * (i))
+
+#define PCIM_CMD_PORTEN		0x0001
+#define PCIM_CMD_MEMEN		0x0002
+#define PCIM_CMD_BUSMASTEREN	0x0004
+#define PCIM_CMD_INTxDIS	0x0400
+#define PCIM_STATUS_INTxSTATE	0x0008
 #define PCIM_STATUS_CAPPRESENT	0x0010
 #define PCIM_MFDEV		0x80
 

@@ -1,25 +1,14 @@
+/* Port I/O dispatch through a copy-on-write range table (rangetab.h):
+ * ranges may be added, removed and moved while vCPUs run. */
 #include "bus/pio.h"
+#include "bus/rangetab.h"
 #include "util.h"
 
-#include <string.h>
-
-#define MAX_PIO_HANDLERS 255
-
-struct pio_entry {
-	pio_handler_t fn;
-	void *arg;
-	const char *name;
-};
-
-static struct pio_entry handlers[MAX_PIO_HANDLERS + 1];	/* 0 = none */
-static unsigned nhandlers;
-static uint8_t table[65536];
+static struct rangetab ports = RANGETAB_INIT(1024, "I/O port");
 
 void pio_reset(void)
 {
-	memset(table, 0, sizeof(table));
-	memset(handlers, 0, sizeof(handlers));
-	nhandlers = 0;
+	rangetab_clear(&ports);
 }
 
 int pio_register(uint16_t base, uint16_t count, pio_handler_t fn, void *arg,
@@ -27,33 +16,38 @@ int pio_register(uint16_t base, uint16_t count, pio_handler_t fn, void *arg,
 {
 	if (count == 0 || (uint32_t)base + count > 65536)
 		return fail("%s: bad I/O port range 0x%x+%u", name, base, count);
-	for (uint32_t p = base; p < (uint32_t)base + count; p++)
-		if (table[p] != 0)
-			return fail("%s: I/O port 0x%x already used by %s", name,
-			    p, handlers[table[p]].name);
-	if (nhandlers == MAX_PIO_HANDLERS)
-		return fail("too many I/O port handlers");
-	nhandlers++;
-	handlers[nhandlers] = (struct pio_entry){ fn, arg, name };
-	memset(&table[base], (int)nhandlers, count);
-	return 0;
+	return rangetab_add(&ports, base, count, (void *)fn, arg, name);
+}
+
+int pio_unregister(uint16_t base)
+{
+	return rangetab_del(&ports, base);
 }
 
 const char *pio_owner(uint16_t port)
 {
-	return table[port] ? handlers[table[port]].name : NULL;
+	const struct range *r;
+	const char *name;
+
+	bus_rcu_read_lock();
+	r = rangetab_lookup(&ports, port);
+	name = r ? r->name : NULL;
+	bus_rcu_read_unlock();
+	return name;
 }
 
 enum pio_result pio_dispatch(uint16_t port, int size, bool in, uint32_t *val)
 {
-	const struct pio_entry *h = &handlers[table[port]];
+	const struct range *r;
+	enum pio_result res = PIO_UNHANDLED;
 
-	if (table[port] == 0) {
-		if (in)
-			*val = size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffff;
-		return PIO_UNHANDLED;
-	}
-	if (h->fn(h->arg, port, size, in, val) != 0)
-		return PIO_ERROR;
-	return PIO_OK;
+	bus_rcu_read_lock();
+	r = rangetab_lookup(&ports, port);
+	if (r != NULL)
+		res = ((pio_handler_t)r->fn)(r->arg, port, size, in, val) == 0 ?
+		    PIO_OK : PIO_ERROR;
+	bus_rcu_read_unlock();
+	if (res == PIO_UNHANDLED && in)
+		*val = size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffff;
+	return res;
 }

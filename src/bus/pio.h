@@ -1,5 +1,5 @@
-/* Port I/O dispatch: a flat 64 Ki-entry table of handler indices.  Ports
- * are registered before the vCPUs start and never change afterwards. */
+/* Port I/O dispatch: a sorted table of port ranges that may change while
+ * vCPUs run (copy-on-write, see rangetab.h for the locking). */
 #ifndef BHYVE_PIO_H
 #define BHYVE_PIO_H
 
@@ -13,6 +13,7 @@ typedef int (*pio_handler_t)(void *arg, uint16_t port, int size, bool in,
 
 int pio_register(uint16_t base, uint16_t count, pio_handler_t fn, void *arg,
     const char *name);
+int pio_unregister(uint16_t base);
 void pio_reset(void);
 
 enum pio_result { PIO_OK = 0, PIO_UNHANDLED = 1, PIO_ERROR = -1 };

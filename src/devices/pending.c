@@ -205,7 +205,6 @@ PENDING(pe_vtblk, "virtio-blk", "Virtio block storage interface",
     block_legacy);
 PENDING(pe_vtscsi, "virtio-scsi", "Virtio SCSI interface", scsi_legacy);
 PENDING(pe_vt9p, "virtio-9p", "Virtio 9p (VirtFS) interface", p9_legacy);
-PENDING(pe_vtrnd, "virtio-rnd", "Virtio RNG interface", NULL);
 PENDING(pe_vtcon, "virtio-console", "Virtio console interface",
     console_legacy);
 PENDING(pe_vtinput, "virtio-input", "Virtio input interface", input_legacy);

@@ -1,4 +1,5 @@
 #include "platform/mptable.h"
+#include "bus/pci_msi.h"
 #include "platform/layout.h"
 #include "util.h"
 #include "vmm/vm.h"
@@ -62,6 +63,24 @@ static int ioint(struct cursor *c, uint8_t type, uint16_t flags, uint8_t bus,
 	e[7] = pin;
 	c->entries++;
 	return 0;
+}
+
+struct pci_intx_ctx {
+	struct cursor *c;
+	uint8_t ioapic_id;
+	int err;
+};
+
+static void mp_pci_intx(void *arg, unsigned bus, unsigned slot, unsigned pin,
+    unsigned gsi)
+{
+	struct pci_intx_ctx *pc = arg;
+
+	if (bus != 0 || pin < 1 || pin > 4 || gsi >= 24)
+		return;
+	if (ioint(pc->c, MP_INT_INT, 0x0f, BUS_PCI,
+	    (uint8_t)(slot << 2 | (pin - 1)), pc->ioapic_id, (uint8_t)gsi) != 0)
+		pc->err = -1;
 }
 
 int mptable_build(uint8_t *buf, size_t cap, uint32_t gpa, unsigned ncpu,
@@ -140,6 +159,14 @@ int mptable_build(uint8_t *buf, size_t cap, uint32_t gpa, unsigned ncpu,
 			flags = 0x0f;	/* level, active low */
 		if (ioint(&c, MP_INT_INT, flags, BUS_ISA, irq, ioapic_id,
 		    irq) != 0)
+			return -1;
+	}
+	/* PCI INTx of bus 0 devices (the only PCI bus listed): source IRQ
+	 * is slot << 2 | (pin - 1), level-triggered, active low. */
+	{
+		struct pci_intx_ctx pc = { &c, ioapic_id, 0 };
+		pci_intx_foreach(mp_pci_intx, &pc);
+		if (pc.err)
 			return -1;
 	}
 	/* Local interrupts: ExtINT on LINT0, NMI on LINT1, every CPU */

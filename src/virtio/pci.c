@@ -1,0 +1,790 @@
+/* Transitional virtio PCI transport (virtio.h): legacy registers in I/O
+ * BAR 0, MSI-X table in BAR 1 (or an MSI capability with -W), virtio 1.x
+ * capabilities in 64-bit memory BAR 4.
+ *
+ * Locking: vd->lock guards the transport registers (status, features,
+ * queue selection and setup, vectors, ioeventfd registrations) and is held
+ * around the model's cfgread/cfgwrite/reset/driver_ok callbacks.  Order:
+ * pi->lock -> vd->lock -> vq->mtx.  The ISR and the INTx level change
+ * together under vd->isr_lock.  The status is atomic so that
+ * virtio_needs_reset() can be called from any thread without vd->lock. */
+#include "virtio/virtio.h"
+#include "backends/evloop.h"
+#include "backends/iothread.h"
+#include "bus/pci_bar.h"
+#include "bus/pci_msi.h"
+#include "config.h"
+#include "util.h"
+#include "vmm/irq.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define VIRTIO_VENDOR		0x1af4
+
+/* BARs */
+#define BAR_LEGACY	0
+#define BAR_MSIX	1
+#define BAR_MODERN	4
+
+/* Legacy register layout (virtio 1.2, 4.1.4.8) */
+#define VL_HOST_FEATURES	0x00
+#define VL_GUEST_FEATURES	0x04
+#define VL_QUEUE_PFN		0x08
+#define VL_QUEUE_NUM		0x0c
+#define VL_QUEUE_SEL		0x0e
+#define VL_QUEUE_NOTIFY		0x10
+#define VL_STATUS		0x12
+#define VL_ISR			0x13
+#define VL_CONFIG_VECTOR	0x14
+#define VL_QUEUE_VECTOR		0x16
+#define VL_HDR			0x14	/* device config without MSI-X */
+#define VL_HDR_MSIX		0x18	/* ... with MSI-X enabled */
+#define VL_PFN_SHIFT		12
+#define VL_ALIGN		4096
+
+/* Modern BAR layout */
+#define VM_COMMON	0x0000
+#define VM_ISR		0x1000
+#define VM_DEVCFG	0x2000
+#define VM_NOTIFY	0x3000
+#define VM_NOTIFY_MULT	4
+#define VM_BARSIZE	0x4000
+
+/* Common configuration (4.1.4.3) */
+#define VC_DFSELECT	0x00
+#define VC_DF		0x04
+#define VC_GFSELECT	0x08
+#define VC_GF		0x0c
+#define VC_MSIX		0x10
+#define VC_NUMQ		0x12
+#define VC_STATUS	0x14
+#define VC_CFGGEN	0x15
+#define VC_QSEL		0x16
+#define VC_QSIZE	0x18
+#define VC_QMSIX	0x1a
+#define VC_QENABLE	0x1c
+#define VC_QNOFF	0x1e
+#define VC_QDESC	0x20
+#define VC_QAVAIL	0x28
+#define VC_QUSED	0x30
+#define VC_QNDATA	0x38
+#define VC_SIZE		0x3c
+
+/* PCI capability types (4.1.4) */
+#define VIRTIO_PCI_CAP_COMMON_CFG	1
+#define VIRTIO_PCI_CAP_NOTIFY_CFG	2
+#define VIRTIO_PCI_CAP_ISR_CFG		3
+#define VIRTIO_PCI_CAP_DEVICE_CFG	4
+#define PCIY_VENDOR			0x09
+
+#define ISR_QUEUE	1
+#define ISR_CONFIG	2
+
+struct vqx {
+	struct vq vq;
+	struct virtio_dev *vd;
+	int efd;		/* kick eventfd */
+	struct ev *ev;		/* event-loop watch (CTX_EVLOOP) */
+	struct iowatch *iow;	/* I/O-thread watch (CTX_IOTHREAD) */
+	uint64_t ioev_mmio;	/* registered ioeventfd addresses (0 none) */
+	uint64_t ioev_pio;
+};
+
+struct virtio_dev {
+	pthread_mutex_t lock;
+	pthread_mutex_t isr_lock;
+	struct pci_devinst *pi;
+	const struct virtio_ops *ops;
+	void *sc;
+	bool use_msix;
+	bool legacy;		/* the driver uses the legacy interface */
+	atomic_uint status;
+	uint8_t isr;
+	atomic_uint cfggen;
+	uint64_t dfeatures;	/* offered */
+	uint64_t gfeatures;	/* driver's */
+	uint32_t dfselect, gfselect;
+	uint16_t qsel;
+	uint16_t config_vector;
+	bool ioev_on;
+	struct iothread *io;
+	unsigned nq;
+	struct vqx q[];
+};
+
+static const struct vq_ops transport_vq_ops;
+
+static struct virtio_dev *vd_of(struct vq *vq)
+{
+	return ((struct vqx *)vq)->vd;
+}
+
+struct vq *virtio_queue(struct virtio_dev *vd, unsigned i)
+{
+	return i < vd->nq ? &vd->q[i].vq : NULL;
+}
+
+uint64_t virtio_features(struct virtio_dev *vd)
+{
+	return vd->gfeatures;
+}
+
+bool virtio_is_legacy(struct virtio_dev *vd)
+{
+	return vd->legacy;
+}
+
+struct iothread *virtio_iothread(struct virtio_dev *vd)
+{
+	return vd->io;
+}
+
+/* ---- interrupts ---- */
+
+static void raise_isr(struct virtio_dev *vd, uint8_t bit, uint16_t vector)
+{
+	struct pci_devinst *pi = vd->pi;
+
+	if (pci_msix_enabled(pi)) {
+		if (vector != VIRTIO_MSI_NO_VECTOR)
+			pci_msi_notify(pi, vector);
+		return;
+	}
+	pthread_mutex_lock(&vd->isr_lock);
+	vd->isr |= bit;
+	pthread_mutex_unlock(&vd->isr_lock);
+	if (pci_msi_enabled(pi))
+		pci_msi_notify(pi, 0);
+	else {
+		pthread_mutex_lock(&vd->isr_lock);
+		if (vd->isr)
+			pci_intx_set(pi, true);
+		pthread_mutex_unlock(&vd->isr_lock);
+	}
+}
+
+static uint8_t read_isr(struct virtio_dev *vd)
+{
+	uint8_t v;
+
+	pthread_mutex_lock(&vd->isr_lock);
+	v = vd->isr;
+	vd->isr = 0;
+	pci_intx_set(vd->pi, false);
+	pthread_mutex_unlock(&vd->isr_lock);
+	return v;
+}
+
+void virtio_vq_interrupt(struct vq *vq)
+{
+	raise_isr(vd_of(vq), ISR_QUEUE, vq->msix_vector);
+}
+
+void virtio_config_changed(struct virtio_dev *vd)
+{
+	atomic_fetch_add(&vd->cfggen, 1);
+	raise_isr(vd, ISR_CONFIG, vd->config_vector);
+}
+
+void virtio_needs_reset(struct virtio_dev *vd, const char *why)
+{
+	unsigned st = atomic_load(&vd->status);
+
+	trace_point("%s: needs reset: %s", vd->pi->name, why);
+	/* Only a device the driver set up can need a reset. */
+	if (!(st & VIRTIO_STATUS_DRIVER_OK) &&
+	    !(st & VIRTIO_STATUS_FEATURES_OK) && !vd->legacy)
+		return;
+	if (atomic_fetch_or(&vd->status, VIRTIO_STATUS_NEEDS_RESET) &
+	    VIRTIO_STATUS_NEEDS_RESET)
+		return;
+	virtio_config_changed(vd);
+}
+
+static void vq_error(struct vq *vq, const char *why)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "queue %u: %s", vq->index, why);
+	virtio_needs_reset(vd_of(vq), msg);
+}
+
+static const struct vq_ops transport_vq_ops = {
+	.interrupt = virtio_vq_interrupt,
+	.error = vq_error,
+};
+
+/* ---- notifications ---- */
+
+static void kick_common(int fd, struct vqx *q)
+{
+	struct virtio_dev *vd = q->vd;
+	uint64_t cnt;
+	unsigned st;
+
+	if (read(fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		return;
+	st = atomic_load(&vd->status);
+	if ((st & VIRTIO_STATUS_DRIVER_OK) && !(st & VIRTIO_STATUS_NEEDS_RESET))
+		vd->ops->notify(vd->sc, &q->vq);
+}
+
+static void kick_ev(int fd, uint32_t events, void *arg)
+{
+	(void)events;
+	kick_common(fd, arg);
+}
+
+static void kick_io(int fd, void *arg)
+{
+	kick_common(fd, arg);
+}
+
+static void kick(struct vqx *q)
+{
+	uint64_t one = 1;
+
+	if (write(q->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		trace_point("virtio kick: %s", strerror(errno));
+}
+
+/* (Un)register the queues' ioeventfds at the BARs' current places
+ * (vd->lock held).  Costs KVM grace periods: DRIVER_OK, reset and BAR
+ * moves only. */
+static void ioev_update(struct virtio_dev *vd, bool on)
+{
+	uint64_t mbase = pci_bar_mapped(vd->pi, BAR_MODERN);
+	uint64_t lbase = pci_bar_mapped(vd->pi, BAR_LEGACY);
+
+	for (unsigned i = 0; i < vd->nq; i++) {
+		struct vqx *q = &vd->q[i];
+		uint64_t ma = mbase ? mbase + VM_NOTIFY + VM_NOTIFY_MULT * i : 0;
+		uint64_t la = lbase ? lbase + VL_QUEUE_NOTIFY : 0;
+
+		if (!on)
+			ma = la = 0;
+		if (q->ioev_mmio != ma) {
+			if (q->ioev_mmio)
+				irq_ioeventfd(q->ioev_mmio, 2, false, false, 0,
+				    q->efd, false);
+			q->ioev_mmio = 0;
+			if (ma && irq_ioeventfd(ma, 2, false, false, 0, q->efd,
+			    true) == 0)
+				q->ioev_mmio = ma;
+		}
+		if (q->ioev_pio != la) {
+			if (q->ioev_pio)
+				irq_ioeventfd(q->ioev_pio, 2, true, true, i,
+				    q->efd, false);
+			q->ioev_pio = 0;
+			if (la && irq_ioeventfd(la, 2, true, true, i, q->efd,
+			    true) == 0)
+				q->ioev_pio = la;
+		}
+	}
+	vd->ioev_on = on;
+}
+
+void virtio_pci_barmap(struct pci_devinst *pi, int bar, bool on)
+{
+	struct virtio_dev *vd = pi->softc;
+
+	(void)on;
+	if (vd == NULL || (bar != BAR_MODERN && bar != BAR_LEGACY))
+		return;
+	pthread_mutex_lock(&vd->lock);
+	/* Called before the move takes effect (off) and after (on): bring
+	 * the registrations in line with what is decoded. */
+	if (atomic_load(&vd->status) & VIRTIO_STATUS_DRIVER_OK) {
+		if (!on) {
+			ioev_update(vd, false);
+		} else {
+			ioev_update(vd, true);
+		}
+	}
+	pthread_mutex_unlock(&vd->lock);
+}
+
+/* ---- status, reset, features ---- */
+
+static void device_reset(struct virtio_dev *vd)
+{
+	if (vd->ioev_on)
+		ioev_update(vd, false);
+	for (unsigned i = 0; i < vd->nq; i++)
+		vq_reset(&vd->q[i].vq);
+	atomic_store(&vd->status, 0);
+	vd->gfeatures = 0;
+	vd->dfselect = vd->gfselect = 0;
+	vd->qsel = 0;
+	vd->config_vector = VIRTIO_MSI_NO_VECTOR;
+	vd->legacy = false;
+	read_isr(vd);
+	if (vd->ops->reset)
+		vd->ops->reset(vd->sc);
+}
+
+void virtio_pci_reset(struct pci_devinst *pi)
+{
+	struct virtio_dev *vd = pi->softc;
+
+	if (vd == NULL)
+		return;
+	pthread_mutex_lock(&vd->lock);
+	device_reset(vd);
+	pthread_mutex_unlock(&vd->lock);
+}
+
+static void driver_ok(struct virtio_dev *vd)
+{
+	bool evidx = vd->gfeatures & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+	bool indirect = vd->gfeatures & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+
+	for (unsigned i = 0; i < vd->nq; i++) {
+		struct vqx *q = &vd->q[i];
+		pthread_mutex_lock(&q->vq.mtx);
+		q->vq.event_idx = evidx;
+		q->vq.indirect = indirect;
+		pthread_mutex_unlock(&q->vq.mtx);
+		if (vd->ops->ctx == VIRTIO_CTX_EVLOOP && q->ev == NULL)
+			q->ev = ev_add(q->efd, false, kick_ev, q);
+	}
+	ioev_update(vd, true);
+	if (vd->ops->driver_ok)
+		vd->ops->driver_ok(vd->sc);
+	/* Buffers made available before DRIVER_OK are seen now. */
+	for (unsigned i = 0; i < vd->nq; i++)
+		kick(&vd->q[i]);
+}
+
+static void set_status(struct virtio_dev *vd, uint8_t v)
+{
+	unsigned old = atomic_load(&vd->status);
+
+	if (v == 0) {
+		device_reset(vd);
+		return;
+	}
+	if ((v & VIRTIO_STATUS_FEATURES_OK) &&
+	    !(old & VIRTIO_STATUS_FEATURES_OK)) {
+		/* Accept only features we offered, and VERSION_1 on the
+		 * modern interface. */
+		if ((vd->gfeatures & ~vd->dfeatures) != 0 ||
+		    (!vd->legacy && !(vd->gfeatures &
+		    (1ULL << VIRTIO_F_VERSION_1))))
+			v &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
+	}
+	/* NEEDS_RESET is the device's to set. */
+	v = (uint8_t)((v & ~VIRTIO_STATUS_NEEDS_RESET) |
+	    (old & VIRTIO_STATUS_NEEDS_RESET));
+	atomic_store(&vd->status, v);
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK))
+		driver_ok(vd);
+}
+
+static uint64_t offered(struct virtio_dev *vd)
+{
+	/* The legacy interface sees the low 32 bits (no VERSION_1). */
+	return vd->legacy ? (uint32_t)vd->dfeatures : vd->dfeatures;
+}
+
+/* ---- device configuration ---- */
+
+static uint32_t devcfg_read(struct virtio_dev *vd, uint64_t off, int size)
+{
+	uint32_t v = 0;
+
+	if (size > 4 || off + (uint64_t)size > vd->ops->cfgsize ||
+	    vd->ops->cfgread == NULL)
+		return 0;
+	if (vd->ops->cfgread(vd->sc, (unsigned)off, (unsigned)size, &v) != 0)
+		return 0;
+	return v;
+}
+
+static void devcfg_write(struct virtio_dev *vd, uint64_t off, int size,
+    uint32_t v)
+{
+	if (size > 4 || off + (uint64_t)size > vd->ops->cfgsize ||
+	    vd->ops->cfgwrite == NULL)
+		return;
+	vd->ops->cfgwrite(vd->sc, (unsigned)off, (unsigned)size, v);
+}
+
+/* ---- legacy interface (I/O BAR 0) ---- */
+
+static struct vqx *selq(struct virtio_dev *vd)
+{
+	return vd->qsel < vd->nq ? &vd->q[vd->qsel] : NULL;
+}
+
+static uint16_t check_vector(struct virtio_dev *vd, uint16_t v)
+{
+	/* A vector beyond the table reads back as NO_VECTOR. */
+	return v < vd->nq + 1 ? v : VIRTIO_MSI_NO_VECTOR;
+}
+
+static void legacy_set_pfn(struct virtio_dev *vd, struct vqx *q, uint32_t pfn)
+{
+	struct vq *vq = &q->vq;
+
+	if (pfn == 0) {
+		vq_reset(vq);
+		return;
+	}
+	pthread_mutex_lock(&vq->mtx);
+	vq->size = vq->maxsize;
+	vq->desc_gpa = (uint64_t)pfn << VL_PFN_SHIFT;
+	vq->avail_gpa = vq->desc_gpa + VQ_DESC_SIZE(vq->size);
+	vq->used_gpa = ALIGN_UP(vq->avail_gpa + VQ_AVAIL_SIZE(vq->size),
+	    (uint64_t)VL_ALIGN);
+	pthread_mutex_unlock(&vq->mtx);
+	vq_enable(vq);
+	(void)vd;
+}
+
+static int legacy_access(struct virtio_dev *vd, uint64_t off, int size,
+    bool write, uint64_t *val)
+{
+	unsigned hdr = pci_msix_enabled(vd->pi) ? VL_HDR_MSIX : VL_HDR;
+	struct vqx *q;
+	uint32_t v = write ? (uint32_t)*val : 0;
+
+	if (off >= hdr) {
+		if (write)
+			devcfg_write(vd, off - hdr, size, v);
+		else
+			*val = devcfg_read(vd, off - hdr, size);
+		return 0;
+	}
+	vd->legacy = true;
+	q = selq(vd);
+#define AT(o, s) (off == (o) && size == (s))
+	if (!write) {
+		uint64_t r = 0;
+		if (AT(VL_HOST_FEATURES, 4))
+			r = (uint32_t)offered(vd);
+		else if (AT(VL_GUEST_FEATURES, 4))
+			r = (uint32_t)vd->gfeatures;
+		else if (AT(VL_QUEUE_PFN, 4))
+			r = q && q->vq.ready ? (uint32_t)(q->vq.desc_gpa >>
+			    VL_PFN_SHIFT) : 0;
+		else if (AT(VL_QUEUE_NUM, 2))
+			r = q ? q->vq.maxsize : 0;
+		else if (AT(VL_QUEUE_SEL, 2))
+			r = vd->qsel;
+		else if (AT(VL_STATUS, 1))
+			r = atomic_load(&vd->status) & 0xff;
+		else if (AT(VL_ISR, 1))
+			r = read_isr(vd);
+		else if (AT(VL_CONFIG_VECTOR, 2) && hdr == VL_HDR_MSIX)
+			r = vd->config_vector;
+		else if (AT(VL_QUEUE_VECTOR, 2) && hdr == VL_HDR_MSIX)
+			r = q ? q->vq.msix_vector : VIRTIO_MSI_NO_VECTOR;
+		*val = r;
+		return 0;
+	}
+	if (AT(VL_GUEST_FEATURES, 4))
+		vd->gfeatures = v & (uint32_t)vd->dfeatures;
+	else if (AT(VL_QUEUE_PFN, 4) && q)
+		legacy_set_pfn(vd, q, v);
+	else if (AT(VL_QUEUE_SEL, 2))
+		vd->qsel = (uint16_t)v;
+	else if (AT(VL_QUEUE_NOTIFY, 2) && v < vd->nq)
+		kick(&vd->q[v]);
+	else if (AT(VL_STATUS, 1))
+		set_status(vd, (uint8_t)v);
+	else if (AT(VL_CONFIG_VECTOR, 2) && hdr == VL_HDR_MSIX)
+		vd->config_vector = check_vector(vd, (uint16_t)v);
+	else if (AT(VL_QUEUE_VECTOR, 2) && hdr == VL_HDR_MSIX && q)
+		q->vq.msix_vector = check_vector(vd, (uint16_t)v);
+#undef AT
+	return 0;
+}
+
+/* ---- modern interface (memory BAR 4) ---- */
+
+static uint64_t common_read(struct virtio_dev *vd, uint64_t off, int size)
+{
+	struct vqx *q = selq(vd);
+	uint64_t f = offered(vd);
+
+#define AT(o, s) (off == (o) && size == (s))
+	if (AT(VC_DFSELECT, 4))
+		return vd->dfselect;
+	if (AT(VC_DF, 4))
+		return vd->dfselect == 0 ? (uint32_t)f : vd->dfselect == 1 ?
+		    (uint32_t)(f >> 32) : 0;
+	if (AT(VC_GFSELECT, 4))
+		return vd->gfselect;
+	if (AT(VC_GF, 4))
+		return vd->gfselect == 0 ? (uint32_t)vd->gfeatures :
+		    vd->gfselect == 1 ? (uint32_t)(vd->gfeatures >> 32) : 0;
+	if (AT(VC_MSIX, 2))
+		return vd->config_vector;
+	if (AT(VC_NUMQ, 2))
+		return vd->nq;
+	if (AT(VC_STATUS, 1))
+		return atomic_load(&vd->status) & 0xff;
+	if (AT(VC_CFGGEN, 1))
+		return atomic_load(&vd->cfggen) & 0xff;
+	if (AT(VC_QSEL, 2))
+		return vd->qsel;
+	if (q == NULL)
+		return 0;	/* queue registers of a missing queue */
+	if (AT(VC_QSIZE, 2))
+		return q->vq.size;
+	if (AT(VC_QMSIX, 2))
+		return q->vq.msix_vector;
+	if (AT(VC_QENABLE, 2))
+		return q->vq.ready;
+	if (AT(VC_QNOFF, 2))
+		return vd->qsel;
+	if (AT(VC_QNDATA, 2))
+		return vd->qsel;
+	if (off >= VC_QDESC && off + (uint64_t)size <= VC_QUSED + 8 &&
+	    (size == 4 || size == 8) && (off & (uint64_t)(size - 1)) == 0) {
+		uint64_t base = (off - VC_QDESC) / 8, v;
+		v = base == 0 ? q->vq.desc_gpa : base == 1 ? q->vq.avail_gpa :
+		    q->vq.used_gpa;
+		if (size == 8)
+			return v;
+		return (off & 4) ? v >> 32 : (uint32_t)v;
+	}
+#undef AT
+	return 0;
+}
+
+static void set_half(uint64_t *field, uint64_t off, int size, uint64_t v)
+{
+	if (size == 8)
+		*field = v;
+	else if (off & 4)
+		*field = (*field & 0xffffffffULL) | (v << 32);
+	else
+		*field = (*field & ~0xffffffffULL) | (uint32_t)v;
+}
+
+static void common_write(struct virtio_dev *vd, uint64_t off, int size,
+    uint64_t v)
+{
+	struct vqx *q = selq(vd);
+
+#define AT(o, s) (off == (o) && size == (s))
+	if (AT(VC_DFSELECT, 4))
+		vd->dfselect = (uint32_t)v;
+	else if (AT(VC_GFSELECT, 4))
+		vd->gfselect = (uint32_t)v;
+	else if (AT(VC_GF, 4)) {
+		/* Features are fixed once FEATURES_OK is set. */
+		if (atomic_load(&vd->status) & VIRTIO_STATUS_FEATURES_OK)
+			return;
+		if (vd->gfselect == 0)
+			vd->gfeatures = (vd->gfeatures & ~0xffffffffULL) |
+			    (uint32_t)v;
+		else if (vd->gfselect == 1)
+			vd->gfeatures = (vd->gfeatures & 0xffffffffULL) |
+			    (v << 32);
+	} else if (AT(VC_MSIX, 2))
+		vd->config_vector = check_vector(vd, (uint16_t)v);
+	else if (AT(VC_STATUS, 1))
+		set_status(vd, (uint8_t)v);
+	else if (AT(VC_QSEL, 2))
+		vd->qsel = (uint16_t)v;
+	else if (q == NULL || q->vq.ready)
+		return;	/* a missing queue, or an enabled one: read-only */
+	else if (AT(VC_QSIZE, 2)) {
+		if (v >= 1 && v <= q->vq.maxsize)
+			q->vq.size = (uint16_t)v;
+	} else if (AT(VC_QMSIX, 2))
+		q->vq.msix_vector = check_vector(vd, (uint16_t)v);
+	else if (AT(VC_QENABLE, 2)) {
+		if (v == 1)
+			vq_enable(&q->vq);
+	} else if (off >= VC_QDESC && off + (uint64_t)size <= VC_QUSED + 8 &&
+	    (size == 4 || size == 8) && (off & (uint64_t)(size - 1)) == 0) {
+		uint64_t which = (off - VC_QDESC) / 8;
+		pthread_mutex_lock(&q->vq.mtx);
+		set_half(which == 0 ? &q->vq.desc_gpa : which == 1 ?
+		    &q->vq.avail_gpa : &q->vq.used_gpa, off, size, v);
+		pthread_mutex_unlock(&q->vq.mtx);
+	}
+#undef AT
+}
+
+static int modern_access(struct virtio_dev *vd, uint64_t off, int size,
+    bool write, uint64_t *val)
+{
+	if (off < VM_COMMON + VC_SIZE) {
+		if (write)
+			common_write(vd, off, size, *val);
+		else
+			*val = common_read(vd, off, size);
+	} else if (off == VM_ISR && !write && size == 1) {
+		*val = read_isr(vd);
+	} else if (off >= VM_DEVCFG && off < VM_DEVCFG + 0x1000) {
+		if (write)
+			devcfg_write(vd, off - VM_DEVCFG, size, (uint32_t)*val);
+		else
+			*val = devcfg_read(vd, off - VM_DEVCFG, size);
+	} else if (off >= VM_NOTIFY && off < VM_NOTIFY + VM_NOTIFY_MULT *
+	    (uint64_t)vd->nq) {
+		/* Notifications that did not go through the ioeventfd. */
+		if (write)
+			kick(&vd->q[(off - VM_NOTIFY) / VM_NOTIFY_MULT]);
+		else
+			*val = 0;
+	} else if (!write) {
+		*val = 0;
+	}
+	return 0;
+}
+
+static int bar_access(struct pci_devinst *pi, int bar, uint64_t off, int size,
+    bool write, uint64_t *val)
+{
+	struct virtio_dev *vd = pi->softc;
+	int r;
+
+	/* Notifications need no lock: they only write an eventfd. */
+	if (bar == BAR_MODERN && write && off >= VM_NOTIFY)
+		return modern_access(vd, off, size, write, val);
+	pthread_mutex_lock(&vd->lock);
+	if (bar == BAR_LEGACY)
+		r = legacy_access(vd, off, size, write, val);
+	else
+		r = modern_access(vd, off, size, write, val);
+	pthread_mutex_unlock(&vd->lock);
+	return r;
+}
+
+/* ---- construction ---- */
+
+static int add_vcap(struct pci_devinst *pi, uint8_t type, uint32_t off,
+    uint32_t len, bool notify)
+{
+	unsigned caplen = notify ? 20 : 16;
+	unsigned c = pci_add_cap(pi, PCIY_VENDOR, caplen);
+
+	if (c == 0)
+		return fail("%s: no room for virtio capabilities", pi->name);
+	pci_set_cfg8(pi, c + 2, (uint8_t)caplen);
+	pci_set_cfg8(pi, c + 3, type);
+	pci_set_cfg8(pi, c + 4, BAR_MODERN);
+	pci_set_cfg32(pi, c + 8, off);
+	pci_set_cfg32(pi, c + 12, len);
+	if (notify)
+		pci_set_cfg32(pi, c + 16, VM_NOTIFY_MULT);
+	return 0;
+}
+
+int virtio_pci_init(struct vm *vm, struct pci_devinst *pi,
+    const struct virtio_ops *ops, void *sc, struct virtio_dev **out)
+{
+	struct virtio_dev *vd;
+	bool msix = true;
+	uint64_t lsize;
+
+	if (ops->nqueues == 0 || ops->nqueues > VIRTIO_MAX_QUEUES ||
+	    ops->qsize == 0 || ops->qsize > VQ_MAX_SIZE ||
+	    ops->cfgsize > 256 || ops->notify == NULL)
+		return fail("%s: bad virtio device description", pi->name);
+	if (config_get_bool("virtio_msix", true, &msix) != 0)
+		return -1;
+	vd = calloc(1, sizeof(*vd) + ops->nqueues * sizeof(vd->q[0]));
+	if (vd == NULL)
+		return fail("out of memory");
+	pthread_mutex_init(&vd->lock, NULL);
+	pthread_mutex_init(&vd->isr_lock, NULL);
+	vd->pi = pi;
+	vd->ops = ops;
+	vd->sc = sc;
+	vd->nq = ops->nqueues;
+	vd->use_msix = msix;
+	vd->config_vector = VIRTIO_MSI_NO_VECTOR;
+	vd->dfeatures = ops->features | (1ULL << VIRTIO_F_VERSION_1) |
+	    (1ULL << VIRTIO_RING_F_EVENT_IDX) |
+	    (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+	for (unsigned i = 0; i < vd->nq; i++)
+		vd->q[i].efd = -1;
+	pi->softc = vd;
+	for (unsigned i = 0; i < vd->nq; i++) {
+		struct vqx *q = &vd->q[i];
+		vq_init(&q->vq, i, ops->qsize, &transport_vq_ops, vd,
+		    vm ? &vm->mem : NULL);
+		q->vd = vd;
+		q->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (q->efd < 0)
+			return fail_errno("%s: eventfd", pi->name);
+	}
+	if (ops->ctx == VIRTIO_CTX_IOTHREAD) {
+		char name[16];
+		snprintf(name, sizeof(name), "vio %u:%u", pi->slot, pi->func);
+		vd->io = iothread_create(name);
+		if (vd->io == NULL)
+			return -1;
+		for (unsigned i = 0; i < vd->nq; i++) {
+			vd->q[i].iow = iothread_add(vd->io, vd->q[i].efd, kick_io,
+			    &vd->q[i]);
+			if (vd->q[i].iow == NULL)
+				return -1;
+		}
+	}
+
+	pci_set_ids(pi, VIRTIO_VENDOR, ops->legacy_devid, ops->pci_class,
+	    ops->pci_subclass, 0);
+	pci_set_cfg8(pi, PCIR_REVID, 0);	/* transitional */
+	pci_set_cfg16(pi, PCIR_SUBVEND, VIRTIO_VENDOR);
+	pci_set_cfg16(pi, PCIR_SUBDEV, ops->device_type);
+	lsize = VL_HDR_MSIX + ops->cfgsize;
+	if (pci_bar_declare(pi, BAR_LEGACY, PCIBAR_IO, lsize, bar_access) != 0 ||
+	    pci_bar_declare(pi, BAR_MODERN, PCIBAR_MEM64, VM_BARSIZE,
+	    bar_access) != 0)
+		return -1;
+	if (add_vcap(pi, VIRTIO_PCI_CAP_COMMON_CFG, VM_COMMON, VC_SIZE,
+	    false) != 0 ||
+	    add_vcap(pi, VIRTIO_PCI_CAP_ISR_CFG, VM_ISR, 1, false) != 0 ||
+	    add_vcap(pi, VIRTIO_PCI_CAP_DEVICE_CFG, VM_DEVCFG,
+	    ops->cfgsize ? ops->cfgsize : 4, false) != 0 ||
+	    add_vcap(pi, VIRTIO_PCI_CAP_NOTIFY_CFG, VM_NOTIFY,
+	    VM_NOTIFY_MULT * vd->nq, true) != 0)
+		return -1;
+	if (msix ? pci_msix_add(pi, vd->nq + 1, BAR_MSIX) != 0 :
+	    pci_msi_add(pi, 1) != 0)
+		return -1;
+	if (pci_intx_add(pi) != 0)
+		return -1;
+	if (out)
+		*out = vd;
+	return 0;
+}
+
+void virtio_pci_teardown(struct pci_devinst *pi)
+{
+	struct virtio_dev *vd = pi->softc;
+
+	if (vd == NULL)
+		return;
+	if (vd->io) {
+		iothread_destroy(vd->io);	/* joins: no callback runs */
+		vd->io = NULL;
+	}
+	if (vd->ioev_on)
+		ioev_update(vd, false);
+	for (unsigned i = 0; i < vd->nq; i++) {
+		if (vd->q[i].ev)
+			ev_del(vd->q[i].ev);
+		if (vd->q[i].efd >= 0)
+			close(vd->q[i].efd);
+	}
+	if (vd->ops->teardown)
+		vd->ops->teardown(vd->sc);
+	pi->softc = NULL;
+	free(vd);
+}
