@@ -209,7 +209,7 @@ static int run_vm(void)
 		vm->vcpus[i].fd = -1;
 	vm->name = config_get("name");
 	if (check_vmname(vm->name) != 0 || check_unimplemented() != 0 ||
-	    read_topology(&vm->topo) != 0)
+	    pci_check() != 0 || read_topology(&vm->topo) != 0)
 		return -1;
 	if (parse_memsize(config_get("memory.size"), &memsize) != 0)
 		return fail("invalid memory.size '%s'",

@@ -425,6 +425,31 @@ static int init_one(struct vm *vm, unsigned b, unsigned s, unsigned f)
 	return 0;
 }
 
+int pci_check(void)
+{
+	for (unsigned b = 0; b < PCI_MAXBUS; b++) {
+		char node[48];
+		if (!config_is_node((snprintf(node, sizeof(node), "pci.%u", b),
+		    node)))
+			continue;
+		for (unsigned s = 0; s < PCI_MAXSLOT; s++)
+			for (unsigned f = 0; f < PCI_MAXFUNC; f++) {
+				const struct pci_devemu *pe;
+				const char *name = config_getf(
+				    "pci.%u.%u.%u.device", b, s, f);
+				if (name == NULL ||
+				    (pe = pci_emul_find(name)) == NULL ||
+				    pe->check == NULL)
+					continue;
+				snprintf(node, sizeof(node), "pci.%u.%u.%u", b,
+				    s, f);
+				if (pe->check(node, b, s, f) != 0)
+					return -1;
+			}
+	}
+	return 0;
+}
+
 int pci_init(struct vm *vm)
 {
 	char buses[PCI_MAXBUS][32], slots[PCI_MAXSLOT * 2][32],

@@ -200,7 +200,6 @@ static int xhci_legacy(const char *node, const char *opts)
 	PCI_EMUL_SET(sym)
 
 PENDING(pe_passthru, "passthru", "PCI pass-through device", passthru_legacy);
-PENDING(pe_vtnet, "virtio-net", "Virtio network interface", net_legacy);
 PENDING(pe_vtblk, "virtio-blk", "Virtio block storage interface",
     block_legacy);
 PENDING(pe_vtscsi, "virtio-scsi", "Virtio SCSI interface", scsi_legacy);

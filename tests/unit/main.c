@@ -96,6 +96,7 @@ int main(void)
 	failed += run_decompress_tests();
 	failed += run_coalesced_tests();
 	failed += run_net_tests();
+	failed += run_vtnet_tests();
 	unit_reset_globals();
 	if (failed)
 		fprintf(stderr, "unit tests: %d failed\n", failed);

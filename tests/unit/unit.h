@@ -26,6 +26,7 @@ int run_rtc_tests(void);
 int run_decompress_tests(void);
 int run_coalesced_tests(void);
 int run_net_tests(void);
+int run_vtnet_tests(void);
 
 /* Helpers (main.c) */
 
