@@ -5,7 +5,9 @@ host side), the derived MAC, mtu=, ping, a 4 MiB download and a 2 MiB
 upload checked by MD5.  Boot 2: slirp with open=true, mac= and two hostfwd
 rules: DHCP, a page from a server on the test host's 127.0.0.1 through the
 gateway 10.0.2.2, and the test host reaching a guest web server through a
-forwarded port.
+forwarded port.  Boot 3: slirp without open=true (bhyve's default,
+restricted): DHCP works, the host's services stay out of reach.  The
+negotiated virtio features are read from the guest's sysfs.
 """
 
 import hashlib
@@ -94,6 +96,7 @@ def check_tap():
     script = (
         "echo MAC=$(cat /sys/class/net/eth0/address)\n"
         "echo MTU=$(cat /sys/class/net/eth0/mtu)\n"
+        "echo FEAT=$(cat /sys/bus/virtio/devices/virtio*/features)\n"
         "ip link set eth0 up; ip addr add 192.168.77.2/24 dev eth0\n"
         "ping -c 3 -W 5 %(h)s >/dev/null 2>&1; echo PING=$?\n"
         "wget -q -O /tmp/dl http://%(h)s:8000/blob; "
@@ -114,6 +117,14 @@ def check_tap():
            "guest MAC %s, expected %s" % (field(out, "MAC"), want))
     report("net-mtu-option", field(out, "MTU") == "1400",
            "guest MTU %s" % field(out, "MTU"))
+    feat = field(out, "FEAT") or ""
+    want_bits = {"CSUM": 0, "GUEST_CSUM": 1, "MTU": 3, "MAC": 5,
+                 "GUEST_TSO4": 7, "GUEST_TSO6": 8, "HOST_TSO4": 11,
+                 "HOST_TSO6": 12, "MRG_RXBUF": 15, "STATUS": 16}
+    missing = [k for k, b in want_bits.items()
+               if len(feat) <= b or feat[b] != "1"]
+    report("net-tap-features", not missing,
+           "not negotiated: %s (features %s)" % (missing, feat))
     report("net-tap-ping", field(out, "PING") == "0",
            "ping status %s" % field(out, "PING"))
     report("net-tap-download-4m", field(out, "DLMD5") ==
@@ -180,10 +191,16 @@ def check_slirp():
     t0 = time.time()
     s = Session("net-slirp", args)
     report("net-slirp-boots", s.up, "no script marker")
-    out = s.run("echo THEMAC=$(cat /sys/class/net/eth0/address) END1",
-                "END1")
+    out = s.run("echo THEMAC=$(cat /sys/class/net/eth0/address); "
+                "echo FEAT=$(cat /sys/bus/virtio/devices/virtio*/features); "
+                "echo END1", "END1")
     report("net-mac-option", out is not None and ("THEMAC=" + mac) in out,
            "guest said %r" % out)
+    feat = field(out or "", "FEAT") or ""
+    report("net-slirp-features", len(feat) > 16 and feat[5] == "1" and
+           feat[15] == "1" and feat[16] == "1" and
+           feat[0] + feat[1] + feat[7] + feat[11] == "0000",
+           "features %s" % feat)
     s.run(DHCP_SCRIPT, "DHCP-SCRIPT-READY")
     out = s.run("ip link set eth0 up; udhcpc -i eth0 -n -q -t 10 -T 2 "
                 "-s /tmp/dhcp.sh >/dev/null 2>&1; echo DHCP=$?; "
@@ -212,8 +229,32 @@ def check_slirp():
     report("net-slirp-reboot-0", rc == 0, "exit status %s" % rc)
 
 
+def check_slirp_restricted():
+    """Without open=true the guest stays inside the virtual network (as in
+    bhyve): DHCP works, the host's services do not answer."""
+    www = os.path.join(LOGDIR, "www3")
+    os.makedirs(www, exist_ok=True)
+    open(os.path.join(www, "hello.txt"), "w").write("host-page-78\n")
+    srv = serve_dir(www, "127.0.0.1", 8002)
+    script = DHCP_SCRIPT + (
+        "\nip link set eth0 up; udhcpc -i eth0 -n -q -t 10 -T 2 "
+        "-s /tmp/dhcp.sh >/dev/null 2>&1; echo DHCP=$?\n"
+        "timeout 15 wget -q -O - http://10.0.2.2:8002/hello.txt; "
+        "echo WGET=$?\nreboot -f\n")
+    rc, out = run_script_boot("net-slirp-restricted", bhyve_args(
+        "-s", "5,virtio-net,slirp", mem="512M", name=VMNAME,
+        cmdline="console=ttyS0 bhyvetest=script " + MODS), script)
+    srv.shutdown()
+    report("net-slirp-restricted-dhcp", field(out, "DHCP") == "0",
+           "udhcpc status %s" % field(out, "DHCP"))
+    report("net-slirp-restricted-no-host", field(out, "WGET") not in
+           (None, "0") and "host-page-78" not in out,
+           "wget status %s" % field(out, "WGET"))
+
+
 if __name__ == "__main__":
-    plan(15)
+    plan(18)
     check_tap()
     check_slirp()
+    check_slirp_restricted()
     finish()
