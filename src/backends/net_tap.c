@@ -26,7 +26,9 @@ struct tap {
 	struct ev *ev;
 	bool vnet;		/* IFF_VNET_HDR in use */
 	ssize_t blen;		/* bytes of the frame in buf, 0 when empty */
-	uint8_t buf[NETBE_MAX_HDR + NETBE_MAX_FRAME];
+	/* +1: a frame longer than any allowed reads as too long (dropped)
+	 * instead of silently truncated */
+	uint8_t buf[NETBE_MAX_HDR + NETBE_MAX_FRAME + 1];
 };
 
 static int tap_check(const char *node, const char *dev)

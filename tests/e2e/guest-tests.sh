@@ -9,4 +9,5 @@ export KERNEL VMLINUX GUEST_INITRD
 "$here/../kvm/run.sh"
 "$here/../kvm/run.sh" --nested
 python3 "$here/group-core.py"
+python3 "$here/group-net.py"
 exit 0
