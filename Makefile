@@ -13,7 +13,7 @@ LIBOBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/unit-tests
 
-.PHONY: all clean test unit kvm e2e guests
+.PHONY: all clean test unit kvm e2e guests fuzz
 all: $(BUILD)/bhyve
 
 $(BUILD)/bhyve: $(OBJS)
@@ -29,6 +29,15 @@ $(UNIT_BIN): $(UNIT_SRCS) $(LIBOBJS)
 	$(CC) $(CFLAGS) -o $@ $(UNIT_SRCS) $(LIBOBJS) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
+
+# libFuzzer target for the virtqueue chain validator (clang), run bounded.
+FUZZ_SECONDS ?= 30
+$(BUILD)/vq-fuzz: tests/fuzz/vq_fuzz.c src/virtio/queue.c src/vmm/mem.c
+	@mkdir -p $(BUILD)
+	clang -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	    -o $@ $^
+fuzz: $(BUILD)/vq-fuzz
+	$(BUILD)/vq-fuzz -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024
 guests:
 	$(MAKE) -C tests/kvm/guests
 

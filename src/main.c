@@ -335,9 +335,12 @@ int main(int argc, char **argv)
 	}
 
 	r = run_vm();
+	/* Devices (and their I/O threads) go before guest memory and the
+	 * KVM descriptors they use. */
+	vm_stop_vcpus(&the_vm);
+	pci_fini();
 	vm_destroy(&the_vm);
 	lpc_fini();
-	pci_fini();
 	evloop_fini();
 	tty_restore_all();
 	if (r < 0 || r == VM_EXIT_ERROR) {

@@ -456,7 +456,7 @@ int pci_init(struct vm *vm)
 	    funcs[PCI_MAXFUNC * 2][32];
 	int nb = config_children("pci", buses, PCI_MAXBUS);
 
-	if (vm != NULL && irq_init(vm) != 0)
+	if (vm != NULL && vm->vm_fd >= 0 && irq_init(vm) != 0)
 		return -1;
 
 	for (int i = 0; i < nb; i++) {

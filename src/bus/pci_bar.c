@@ -124,7 +124,6 @@ int pci_bar_place_all(uint64_t highmem)
 		{ PCIBAR_IO, "I/O" }, { PCIBAR_MEM32, "32-bit memory" },
 		{ PCIBAR_MEM64, "64-bit memory" },
 	};
-	enum { MAXN = PCI_MAXBUS * PCI_MAXSLOT * PCI_MAXFUNC };
 
 	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
 		uint64_t *sizes = NULL, *addrs = NULL, base, limit;
@@ -179,7 +178,6 @@ int pci_bar_place_all(uint64_t highmem)
 		free(idx);
 		if (r != 0)
 			return -1;
-		(void)MAXN;
 	}
 	return 0;
 }

@@ -254,13 +254,16 @@ static void kick(struct vqx *q)
 		trace_point("virtio kick: %s", strerror(errno));
 }
 
-/* (Un)register the queues' ioeventfds at the BARs' current places
+/* (Un)register the queues' ioeventfds at the BARs' current places,
+ * treating BAR `going` (or every BAR when !on) as no longer decoded
  * (vd->lock held).  Costs KVM grace periods: DRIVER_OK, reset and BAR
- * moves only. */
-static void ioev_update(struct virtio_dev *vd, bool on)
+ * moves only; unchanged registrations are left alone. */
+static void ioev_set(struct virtio_dev *vd, bool on, int going)
 {
-	uint64_t mbase = pci_bar_mapped(vd->pi, BAR_MODERN);
-	uint64_t lbase = pci_bar_mapped(vd->pi, BAR_LEGACY);
+	uint64_t mbase = going == BAR_MODERN ? 0 :
+	    pci_bar_mapped(vd->pi, BAR_MODERN);
+	uint64_t lbase = going == BAR_LEGACY ? 0 :
+	    pci_bar_mapped(vd->pi, BAR_LEGACY);
 
 	for (unsigned i = 0; i < vd->nq; i++) {
 		struct vqx *q = &vd->q[i];
@@ -291,6 +294,11 @@ static void ioev_update(struct virtio_dev *vd, bool on)
 	vd->ioev_on = on;
 }
 
+static void ioev_update(struct virtio_dev *vd, bool on)
+{
+	ioev_set(vd, on, -1);
+}
+
 void virtio_pci_barmap(struct pci_devinst *pi, int bar, bool on)
 {
 	struct virtio_dev *vd = pi->softc;
@@ -299,15 +307,10 @@ void virtio_pci_barmap(struct pci_devinst *pi, int bar, bool on)
 	if (vd == NULL || (bar != BAR_MODERN && bar != BAR_LEGACY))
 		return;
 	pthread_mutex_lock(&vd->lock);
-	/* Called before the move takes effect (off) and after (on): bring
-	 * the registrations in line with what is decoded. */
-	if (atomic_load(&vd->status) & VIRTIO_STATUS_DRIVER_OK) {
-		if (!on) {
-			ioev_update(vd, false);
-		} else {
-			ioev_update(vd, true);
-		}
-	}
+	/* Called before a BAR stops being decoded (off) and after it is
+	 * decoded at its new place (on). */
+	if (atomic_load(&vd->status) & VIRTIO_STATUS_DRIVER_OK)
+		ioev_set(vd, true, on ? -1 : bar);
 	pthread_mutex_unlock(&vd->lock);
 }
 
@@ -600,7 +603,8 @@ static void common_write(struct virtio_dev *vd, uint64_t off, int size,
 	else if (q == NULL || q->vq.ready)
 		return;	/* a missing queue, or an enabled one: read-only */
 	else if (AT(VC_QSIZE, 2)) {
-		if (v >= 1 && v <= q->vq.maxsize)
+		/* split rings: a power of two up to the maximum */
+		if (v >= 1 && v <= q->vq.maxsize && (v & (v - 1)) == 0)
 			q->vq.size = (uint16_t)v;
 	} else if (AT(VC_QMSIX, 2))
 		q->vq.msix_vector = check_vector(vd, (uint16_t)v);
@@ -693,6 +697,7 @@ int virtio_pci_init(struct vm *vm, struct pci_devinst *pi,
 
 	if (ops->nqueues == 0 || ops->nqueues > VIRTIO_MAX_QUEUES ||
 	    ops->qsize == 0 || ops->qsize > VQ_MAX_SIZE ||
+	    (ops->qsize & (ops->qsize - 1)) != 0 ||
 	    ops->cfgsize > 256 || ops->notify == NULL)
 		return fail("%s: bad virtio device description", pi->name);
 	if (config_get_bool("virtio_msix", true, &msix) != 0)

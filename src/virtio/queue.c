@@ -95,8 +95,9 @@ bool vq_enable(struct vq *vq)
 	const char *why = NULL;
 
 	pthread_mutex_lock(&vq->mtx);
-	if (vq->size == 0 || vq->size > vq->maxsize)
-		why = "queue size out of range";
+	if (vq->size == 0 || vq->size > vq->maxsize ||
+	    (vq->size & (vq->size - 1)) != 0)
+		why = "queue size out of range or not a power of two";
 	else if ((vq->desc_gpa & 15) || (vq->avail_gpa & 1) ||
 	    (vq->used_gpa & 3))
 		why = "misaligned ring";
@@ -322,4 +323,43 @@ void vq_set_notify(struct vq *vq, bool enable)
 		atomic_thread_fence(memory_order_seq_cst);
 	}
 	pthread_mutex_unlock(&vq->mtx);
+}
+
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip,
+    void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < n && done < len; i++) {
+		size_t l = iov[i].iov_len, k;
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		k = l - skip < len - done ? l - skip : len - done;
+		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip, k);
+		done += k;
+		skip = 0;
+	}
+	return done;
+}
+
+size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip,
+    const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < n && done < len; i++) {
+		size_t l = iov[i].iov_len, k;
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		k = l - skip < len - done ? l - skip : len - done;
+		memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)buf + done,
+		    k);
+		done += k;
+		skip = 0;
+	}
+	return done;
 }

@@ -197,8 +197,9 @@ void irq_msi_free(struct irq_msi *m)
 		ioctl(vm_fd, KVM_IRQFD, &f);
 	}
 	msis[m->gsi - IRQ_MSI_GSI_BASE] = NULL;
-	if (m->routed)
-		commit_locked();
+	/* The table is not handed to KVM again: a removed vector's route
+	 * is harmless (its irqfd is gone), and a failure here would
+	 * replace the message of whatever ended the VM. */
 	pthread_mutex_unlock(&lock);
 	close(m->efd);
 	free(m);
@@ -225,9 +226,21 @@ void irq_msi_fire(struct irq_msi *m)
 
 	if (!m->routed)
 		return;
+	atomic_fetch_add(&m->fires, 1);
 	/* EAGAIN means the counter is saturated: already pending. */
 	if (write(m->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		trace_point("MSI gsi %u: %s", m->gsi, strerror(errno));
+}
+
+struct irq_msi *irq_msi_find(unsigned gsi)
+{
+	struct irq_msi *m = NULL;
+
+	pthread_mutex_lock(&lock);
+	if (gsi >= IRQ_MSI_GSI_BASE && gsi < IRQ_MSI_GSI_BASE + IRQ_MAX_ROUTES)
+		m = msis[gsi - IRQ_MSI_GSI_BASE];
+	pthread_mutex_unlock(&lock);
+	return m;
 }
 
 int irq_ioeventfd(uint64_t addr, unsigned len, bool pio, bool match,
@@ -245,7 +258,13 @@ int irq_ioeventfd(uint64_t addr, unsigned len, bool pio, bool match,
 		io.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
 	if (!assign)
 		io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
-	if (ioctl(vm_fd, KVM_IOEVENTFD, &io) < 0)
-		return fail_errno("KVM_IOEVENTFD 0x%llx", (unsigned long long)addr);
+	if (ioctl(vm_fd, KVM_IOEVENTFD, &io) < 0) {
+		/* Removal failures (teardown) must not replace the message
+		 * of whatever ended the VM. */
+		if (!assign)
+			return -1;
+		return fail_errno("KVM_IOEVENTFD 0x%llx",
+		    (unsigned long long)addr);
+	}
 	return 0;
 }

@@ -15,6 +15,7 @@
 #ifndef BHYVE_IRQ_H
 #define BHYVE_IRQ_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,6 +37,7 @@ struct irq_msi {
 	uint64_t addr;
 	uint32_t data;
 	bool routed;		/* a route is installed in KVM */
+	atomic_ulong fires;	/* how often it was raised (tests, tracing) */
 };
 /* Allocate a GSI and eventfd (no route yet); NULL with a message. */
 struct irq_msi *irq_msi_alloc(void);
@@ -44,6 +46,9 @@ void irq_msi_free(struct irq_msi *m);
 int irq_msi_route(struct irq_msi *m, uint64_t addr, uint32_t data);
 /* Raise the vector (any thread).  Before it has a route: dropped. */
 void irq_msi_fire(struct irq_msi *m);
+
+/* The vector owning gsi, or NULL (tests). */
+struct irq_msi *irq_msi_find(unsigned gsi);
 
 /* Routing table as handed to KVM, for tests: the 16 PIC+IOAPIC legacy
  * entries, 24 IOAPIC pins, then one MSI entry per routed vector. */

@@ -9,5 +9,6 @@ export KERNEL VMLINUX GUEST_INITRD
 "$here/../kvm/run.sh"
 "$here/../kvm/run.sh" --nested
 python3 "$here/group-core.py"
+python3 "$here/group-virtio.py"
 python3 "$here/group-net.py"
 exit 0

@@ -95,6 +95,8 @@ int main(void)
 	failed += run_rtc_tests();
 	failed += run_decompress_tests();
 	failed += run_coalesced_tests();
+	failed += run_vq_tests();
+	failed += run_pcidev_tests();
 	failed += run_net_tests();
 	failed += run_vtnet_tests();
 	unit_reset_globals();

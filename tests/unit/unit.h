@@ -25,6 +25,8 @@ int run_pci_tests(void);
 int run_rtc_tests(void);
 int run_decompress_tests(void);
 int run_coalesced_tests(void);
+int run_vq_tests(void);
+int run_pcidev_tests(void);
 int run_net_tests(void);
 int run_vtnet_tests(void);
 
