@@ -14,6 +14,7 @@
 
 #include "backends/net.h"
 #include "backends/net_priv.h"
+#include "bus/pci.h"
 #include "config.h"
 #include "util.h"
 
@@ -173,6 +174,32 @@ static void test_backend_select(void **state)
 	config_set("pci.0.4.0.open", "perhaps");
 	assert_int_equal(netbe_check("pci.0.4.0"), -1);
 	assert_non_null(strstr(last_error(), "perhaps"));
+}
+
+/* The virtio-net model's check hook, through pci_check(): bad values are
+ * found before any VM exists. */
+static void test_device_check(void **state)
+{
+	(void)state;
+	assert_int_equal(pci_parse_slot(
+	    "4,virtio-net,slirp,mac=00:00:00:00:00:00"), 0);
+	assert_int_equal(pci_check(), -1);
+	assert_non_null(strstr(last_error(),
+	    "pci.0.4.0.mac: invalid MAC address '00:00:00:00:00:00'"));
+	unit_reset_globals();
+	assert_int_equal(pci_parse_slot("4:1,virtio-net,slirp,mtu=70000"), 0);
+	assert_int_equal(pci_check(), -1);
+	assert_non_null(strstr(last_error(), "pci.0.4.1.mtu: invalid MTU"));
+	unit_reset_globals();
+	assert_int_equal(pci_parse_slot("2:3:1,virtio-net,netgraph,path=a:,"
+	    "peerhook=b"), 0);
+	assert_int_equal(pci_check(), -1);
+	assert_non_null(strstr(last_error(), "pci.2.3.1.backend"));
+	unit_reset_globals();
+	assert_int_equal(pci_parse_slot("4,virtio-net,slirp,mtu=9000,"
+	    "mac=02:01:02:03:04:05,hostfwd=tcp::2222-:22"), 0);
+	assert_int_equal(pci_parse_slot("5,virtio-net"), 0);
+	assert_int_equal(pci_check(), 0);
 }
 
 /* ---- header conversion with a fake backend ---- */
@@ -446,6 +473,8 @@ int run_net_tests(void)
 		cmocka_unit_test_setup_teardown(test_parsemtu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostfwd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_select, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_device_check, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_send_headers, setup,
 		    teardown),
