@@ -23,7 +23,7 @@ import urllib.request
 
 from vmlib import *  # noqa: F401,F403
 
-MODS = "bhyvemods=virtio_pci,virtio_net"
+MODS = "loglevel=4 bhyvemods=virtio_pci,virtio_net"
 HOST_IP = "192.168.77.1"
 VMNAME = "e2evm"
 
@@ -79,7 +79,9 @@ def receiver(addr, port, nbytes, result):
 
 
 def field(out, key):
-    m = re.search(r"^%s=(\S*)\r?$" % key, out, re.M)
+    """KEY=value at the start of a line (a kernel message may follow on
+    the same line)."""
+    m = re.search(r"^%s=([^\s\[]*)" % key, out, re.M)
     return m.group(1) if m else None
 
 
