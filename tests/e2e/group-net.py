@@ -5,7 +5,8 @@ host side), the derived MAC, mtu=, ping, a 4 MiB download and a 2 MiB
 upload checked by MD5.  Boot 2: slirp with open=true, mac= and two hostfwd
 rules: DHCP, a page from a server on the test host's 127.0.0.1 through the
 gateway 10.0.2.2, and the test host reaching a guest web server through a
-forwarded port.  Boot 3: slirp without open=true (bhyve's default,
+forwarded port.  After the tap boot, the same tap under the legacy virtio
+interface (virtio_pci.force_legacy=1).  Boot 3: slirp without open=true (bhyve's default,
 restricted): DHCP works, the host's services stay out of reach.  The
 negotiated virtio features are read from the guest's sysfs.
 """
@@ -106,6 +107,9 @@ def check_tap():
         "dd if=/dev/urandom of=/tmp/up bs=1024 count=2048 2>/dev/null\n"
         "echo UPMD5=$(md5sum </tmp/up | cut -d' ' -f1)\n"
         "nc %(h)s 6000 </tmp/up; echo UPLOADED\n"
+        "rmmod virtio_net && modprobe virtio_net && sleep 1 && "
+        "ip link set eth0 up && ip addr add 192.168.77.2/24 dev eth0 && "
+        "ping -c 2 -W 5 %(h)s >/dev/null 2>&1; echo RELOAD=$?\n"
         "lspci -n | grep ' 0200: ' ; reboot -f\n" % {"h": HOST_IP})
     rc, out = run_script_boot("net-tap", bhyve_args(
         "-s", "4,virtio-net,tap0,mtu=1400", mem="512M", name=VMNAME,
@@ -137,7 +141,41 @@ def check_tap():
            "host got %s (%s bytes, %s), guest sent %s" % (
                up.get("md5"), up.get("n"), up.get("error"),
                field(out, "UPMD5")))
+    report("net-tap-driver-reload", field(out, "RELOAD") == "0",
+           "after rmmod/modprobe (device reset): status %s" %
+           field(out, "RELOAD"))
     report("net-tap-reboot-0", rc == 0, "exit status %s" % rc)
+
+
+def check_tap_legacy():
+    """The legacy virtio interface (virtio_pci.force_legacy=1): the same
+    tap, mergeable buffers and offloads without VERSION_1."""
+    www = os.path.join(LOGDIR, "www4")
+    os.makedirs(www, exist_ok=True)
+    blob = os.urandom(1 << 20)
+    open(os.path.join(www, "blob"), "wb").write(blob)
+    srv = serve_dir(www, HOST_IP, 8003)
+    script = (
+        "echo FEAT=$(cat /sys/bus/virtio/devices/virtio*/features)\n"
+        "ip link set eth0 up; ip addr add 192.168.77.2/24 dev eth0\n"
+        "ping -c 2 -W 5 %(h)s >/dev/null 2>&1; echo PING=$?\n"
+        "wget -q -O /tmp/dl http://%(h)s:8003/blob; "
+        "echo DLMD5=$(md5sum </tmp/dl | cut -d' ' -f1)\n"
+        "reboot -f\n" % {"h": HOST_IP})
+    rc, out = run_script_boot("net-tap-legacy", bhyve_args(
+        "-s", "6,virtio-net,tap0", mem="512M", name=VMNAME,
+        cmdline="console=ttyS0 bhyvetest=script virtio_pci.force_legacy=1 "
+        + MODS), script)
+    srv.shutdown()
+    feat = field(out, "FEAT") or ""
+    report("net-legacy-features", len(feat) > 32 and feat[32] == "0" and
+           feat[15] == "1" and feat[0] == "1" and feat[11] == "1",
+           "features %s" % feat)
+    report("net-legacy-ping", field(out, "PING") == "0",
+           "ping status %s" % field(out, "PING"))
+    report("net-legacy-download-1m", field(out, "DLMD5") ==
+           hashlib.md5(blob).hexdigest(), "guest got %s (exit %s)" %
+           (field(out, "DLMD5"), rc))
 
 
 class Session:
@@ -255,8 +293,9 @@ def check_slirp_restricted():
 
 
 if __name__ == "__main__":
-    plan(18)
+    plan(22)
     check_tap()
+    check_tap_legacy()
     check_slirp()
     check_slirp_restricted()
     finish()
