@@ -81,6 +81,7 @@
 #define VIRTIO_PCI_CAP_NOTIFY_CFG	2
 #define VIRTIO_PCI_CAP_ISR_CFG		3
 #define VIRTIO_PCI_CAP_DEVICE_CFG	4
+#define VIRTIO_PCI_CAP_PCI_CFG		5
 #define PCIY_VENDOR			0x09
 
 #define ISR_QUEUE	1
@@ -113,7 +114,9 @@ struct virtio_dev {
 	uint16_t qsel;
 	uint16_t config_vector;
 	bool ioev_on;
+	atomic_ulong kicks, slow_kicks;	/* all / through a vCPU exit */
 	struct iothread *io;
+	unsigned pcicfg;	/* offset of the PCI_CFG capability */
 	unsigned nq;
 	struct vqx q[];
 };
@@ -228,8 +231,12 @@ static void kick_common(int fd, struct vqx *q)
 	uint64_t cnt;
 	unsigned st;
 
-	if (read(fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
-		return;
+	if (read(fd, &cnt, sizeof(cnt)) < 0) {
+		if (errno != EAGAIN)
+			return;
+		cnt = 0;
+	}
+	atomic_fetch_add(&vd->kicks, cnt);
 	st = atomic_load(&vd->status);
 	if ((st & VIRTIO_STATUS_DRIVER_OK) && !(st & VIRTIO_STATUS_NEEDS_RESET))
 		vd->ops->notify(vd->sc, &q->vq);
@@ -499,8 +506,10 @@ static int legacy_access(struct virtio_dev *vd, uint64_t off, int size,
 		legacy_set_pfn(vd, q, v);
 	else if (AT(VL_QUEUE_SEL, 2))
 		vd->qsel = (uint16_t)v;
-	else if (AT(VL_QUEUE_NOTIFY, 2) && v < vd->nq)
+	else if (AT(VL_QUEUE_NOTIFY, 2) && v < vd->nq) {
+		atomic_fetch_add(&vd->slow_kicks, 1);
 		kick(&vd->q[v]);
+	}
 	else if (AT(VL_STATUS, 1))
 		set_status(vd, (uint8_t)v);
 	else if (AT(VL_CONFIG_VECTOR, 2) && hdr == VL_HDR_MSIX)
@@ -640,9 +649,10 @@ static int modern_access(struct virtio_dev *vd, uint64_t off, int size,
 	} else if (off >= VM_NOTIFY && off < VM_NOTIFY + VM_NOTIFY_MULT *
 	    (uint64_t)vd->nq) {
 		/* Notifications that did not go through the ioeventfd. */
-		if (write)
+		if (write) {
+			atomic_fetch_add(&vd->slow_kicks, 1);
 			kick(&vd->q[(off - VM_NOTIFY) / VM_NOTIFY_MULT]);
-		else
+		} else
 			*val = 0;
 	} else if (!write) {
 		*val = 0;
@@ -670,14 +680,16 @@ static int bar_access(struct pci_devinst *pi, int bar, uint64_t off, int size,
 
 /* ---- construction ---- */
 
-static int add_vcap(struct pci_devinst *pi, uint8_t type, uint32_t off,
+static unsigned add_vcap(struct pci_devinst *pi, uint8_t type, uint32_t off,
     uint32_t len, bool notify)
 {
-	unsigned caplen = notify ? 20 : 16;
+	unsigned caplen = notify || type == VIRTIO_PCI_CAP_PCI_CFG ? 20 : 16;
 	unsigned c = pci_add_cap(pi, PCIY_VENDOR, caplen);
 
-	if (c == 0)
-		return fail("%s: no room for virtio capabilities", pi->name);
+	if (c == 0) {
+		fail("%s: no room for virtio capabilities", pi->name);
+		return 0;
+	}
 	pci_set_cfg8(pi, c + 2, (uint8_t)caplen);
 	pci_set_cfg8(pi, c + 3, type);
 	pci_set_cfg8(pi, c + 4, BAR_MODERN);
@@ -685,7 +697,63 @@ static int add_vcap(struct pci_devinst *pi, uint8_t type, uint32_t off,
 	pci_set_cfg32(pi, c + 12, len);
 	if (notify)
 		pci_set_cfg32(pi, c + 16, VM_NOTIFY_MULT);
+	return c;
+}
+
+/* The PCI configuration access capability (4.1.4.9): the driver picks a
+ * BAR, offset and length in the capability, then reads or writes
+ * pci_cfg_data to access the BAR through configuration space.  Called
+ * with pi->lock held (order pi->lock -> vd->lock). */
+static int pcicfg_access(struct pci_devinst *pi, unsigned off, unsigned size,
+    bool write, uint32_t *val)
+{
+	struct virtio_dev *vd = pi->softc;
+	unsigned c, bar;
+	uint32_t boff, len;
+	uint64_t v;
+
+	if (vd == NULL || vd->pcicfg == 0)
+		return -1;
+	c = vd->pcicfg;
+	if (off + size <= c + 4 || off >= c + 20)
+		return -1;
+	if (off < c + 16) {
+		/* bar, offset and length are plain read/write fields */
+		if (!write)
+			return -1;
+		for (unsigned i = 0; i < size; i++) {
+			unsigned o = off + i;
+			if (o == c + 4 || (o >= c + 8 && o < c + 16))
+				pi->cfg[o] = (uint8_t)(*val >> (8 * i));
+		}
+		return 0;
+	}
+	bar = pi->cfg[c + 4];
+	boff = pci_get_cfg(pi, c + 8, 4);
+	len = pci_get_cfg(pi, c + 12, 4);
+	if (!write)
+		*val = 0;
+	if ((bar != BAR_MODERN && bar != BAR_LEGACY) ||
+	    (len != 1 && len != 2 && len != 4) || off != c + 16 ||
+	    (uint64_t)boff + len > pi->bar[bar].size)
+		return 0;
+	v = write ? *val : 0;
+	bar_access(pi, (int)bar, boff, (int)len, write, &v);
+	if (!write)
+		*val = (uint32_t)v;
 	return 0;
+}
+
+int virtio_pci_cfgread(struct pci_devinst *pi, unsigned off, unsigned size,
+    uint32_t *val)
+{
+	return pcicfg_access(pi, off, size, false, val);
+}
+
+int virtio_pci_cfgwrite(struct pci_devinst *pi, unsigned off, unsigned size,
+    uint32_t val)
+{
+	return pcicfg_access(pi, off, size, true, &val);
 }
 
 int virtio_pci_init(struct vm *vm, struct pci_devinst *pi,
@@ -753,13 +821,17 @@ int virtio_pci_init(struct vm *vm, struct pci_devinst *pi,
 	    bar_access) != 0)
 		return -1;
 	if (add_vcap(pi, VIRTIO_PCI_CAP_COMMON_CFG, VM_COMMON, VC_SIZE,
-	    false) != 0 ||
-	    add_vcap(pi, VIRTIO_PCI_CAP_ISR_CFG, VM_ISR, 1, false) != 0 ||
+	    false) == 0 ||
+	    add_vcap(pi, VIRTIO_PCI_CAP_ISR_CFG, VM_ISR, 1, false) == 0 ||
 	    add_vcap(pi, VIRTIO_PCI_CAP_DEVICE_CFG, VM_DEVCFG,
-	    ops->cfgsize ? ops->cfgsize : 4, false) != 0 ||
+	    ops->cfgsize ? ops->cfgsize : 4, false) == 0 ||
 	    add_vcap(pi, VIRTIO_PCI_CAP_NOTIFY_CFG, VM_NOTIFY,
-	    VM_NOTIFY_MULT * vd->nq, true) != 0)
+	    VM_NOTIFY_MULT * vd->nq, true) == 0 ||
+	    (vd->pcicfg = add_vcap(pi, VIRTIO_PCI_CAP_PCI_CFG, 0, 0,
+	    false)) == 0)
 		return -1;
+	/* bar, offset and length are the driver's to choose */
+	pci_set_cfg8(pi, vd->pcicfg + 4, 0);
 	if (msix ? pci_msix_add(pi, vd->nq + 1, BAR_MSIX) != 0 :
 	    pci_msi_add(pi, 1) != 0)
 		return -1;
@@ -776,6 +848,10 @@ void virtio_pci_teardown(struct pci_devinst *pi)
 
 	if (vd == NULL)
 		return;
+	/* BHYVE_TRACE: how many queue notifications needed a vCPU exit
+	 * (those before DRIVER_OK, or without ioeventfds). */
+	trace_point("%s: %lu queue notifications, %lu through vCPU exits",
+	    pi->name, atomic_load(&vd->kicks), atomic_load(&vd->slow_kicks));
 	if (vd->io) {
 		iothread_destroy(vd->io);	/* joins: no callback runs */
 		vd->io = NULL;

@@ -104,9 +104,14 @@ int virtio_pci_init(struct vm *vm, struct pci_devinst *pi,
 void virtio_pci_reset(struct pci_devinst *pi);
 void virtio_pci_teardown(struct pci_devinst *pi);
 void virtio_pci_barmap(struct pci_devinst *pi, int bar, bool on);
+int virtio_pci_cfgread(struct pci_devinst *pi, unsigned off, unsigned size,
+    uint32_t *val);
+int virtio_pci_cfgwrite(struct pci_devinst *pi, unsigned off, unsigned size,
+    uint32_t val);
 #define VIRTIO_PCI_DEVEMU_HOOKS \
 	.reset = virtio_pci_reset, .teardown = virtio_pci_teardown, \
-	.barmap = virtio_pci_barmap
+	.barmap = virtio_pci_barmap, .cfgread = virtio_pci_cfgread, \
+	.cfgwrite = virtio_pci_cfgwrite
 
 struct vq *virtio_queue(struct virtio_dev *vd, unsigned i);
 /* Features agreed with the driver (valid from FEATURES_OK/DRIVER_OK). */

@@ -6,6 +6,7 @@ virtio_pci then uses INTx, as it does not use plain MSI), with pci=nomsi
 (INTx), and through the legacy interface (virtio_pci.force_legacy=1).
 """
 
+import os
 import re
 
 from vmlib import *  # noqa: F401,F403
@@ -35,12 +36,28 @@ def irq_lines(out):
     return res
 
 
-def boot(name, extra=(), cmdline=""):
-    rc, out = run_script_boot(name, bhyve_args(
-        "-s", "4,virtio-rnd", *extra,
-        cmdline="console=ttyS0 bhyvetest=script " + MODS + " " + cmdline),
-        SCRIPT)
+def boot(name, extra=(), cmdline="", trace=False):
+    if trace:
+        os.environ["BHYVE_TRACE"] = "1"
+    try:
+        rc, out = run_script_boot(name, bhyve_args(
+            "-s", "4,virtio-rnd", *extra,
+            cmdline="console=ttyS0 bhyvetest=script " + MODS + " " + cmdline),
+            SCRIPT)
+    finally:
+        os.environ.pop("BHYVE_TRACE", None)
     return rc, out
+
+
+def check_ioeventfd(name, out):
+    """BHYVE_TRACE's count at teardown: almost every queue notification
+    reached the device through the ioeventfd, without a vCPU exit."""
+    m = re.search(r"(\d+) queue notifications, (\d+) through vCPU exits",
+                  out)
+    ok = m is not None and int(m.group(1)) >= 100 and \
+        int(m.group(2)) * 20 <= int(m.group(1))
+    report(name + "-notify-without-exits", ok,
+           m.group(0) if m else "no notification count")
 
 
 def common(name, rc, out):
@@ -62,7 +79,7 @@ def feat_bit(out, bit):
 
 
 def check_msix():
-    rc, out = boot("virtio-msix")
+    rc, out = boot("virtio-msix", trace=True)
     report("msix-lspci-1af4-1005", re.search(r"00:04\.0 .*1af4:1005", out)
            is not None, "no 1af4:1005 in lspci")
     m = re.search(r"RNG=(\S*)", out)
@@ -80,6 +97,7 @@ def check_msix():
         m.group(1) if m else "?", lines))
     report("msix-modern-interface", feat_bit(out, 32) == "1",
            "VERSION_1 not negotiated: %s" % feat_bit(out, 32))
+    check_ioeventfd("msix", out)
 
 
 def check_no_msix():
@@ -102,14 +120,16 @@ def check_intx():
 
 
 def check_legacy():
-    rc, out = boot("virtio-legacy", cmdline="virtio_pci.force_legacy=1")
+    rc, out = boot("virtio-legacy", cmdline="virtio_pci.force_legacy=1",
+                   trace=True)
     common("legacy", rc, out)
     report("legacy-interface", feat_bit(out, 32) == "0",
            "VERSION_1 bit: %s" % feat_bit(out, 32))
+    check_ioeventfd("legacy", out)
 
 
 if __name__ == "__main__":
-    plan(19)
+    plan(21)
     check_msix()
     check_no_msix()
     check_intx()

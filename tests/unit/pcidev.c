@@ -636,6 +636,47 @@ static void test_virtio_legacy_queue(void **state)
 	assert_int_equal(v, 0);
 }
 
+/* The PCI configuration access capability reaches the BARs. */
+static void test_virtio_pci_cfg_cap(void **state)
+{
+	unsigned c = 0, p;
+
+	(void)state;
+	BUILD("4,virtio-rnd");
+	for (p = cfgr(4, PCIR_CAP_PTR, 1); p != 0; p = cfgr(4, p + 1, 1))
+		if (cfgr(4, p, 1) == 0x09 && cfgr(4, p + 3, 1) == 5)
+			c = p;
+	assert_int_not_equal(c, 0);
+	assert_int_equal(cfgr(4, c + 2, 1), 20);
+	/* num_queues in the common configuration of BAR 4, 2 bytes;
+	 * works without memory decoding */
+	cfgw(4, c + 4, 1, 4);
+	cfgw(4, c + 8, 4, 0x12);
+	cfgw(4, c + 12, 4, 2);
+	assert_int_equal(cfgr(4, c + 4, 1), 4);
+	assert_int_equal(cfgr(4, c + 8, 4), 0x12);
+	assert_int_equal(cfgr(4, c + 16, 4), 1);
+	/* device status written through the window */
+	cfgw(4, c + 8, 4, 0x14);
+	cfgw(4, c + 12, 4, 1);
+	cfgw(4, c + 16, 4, 1);
+	assert_int_equal(cfgr(4, c + 16, 4), 1);
+	/* legacy BAR 0: queue size */
+	cfgw(4, c + 4, 1, 0);
+	cfgw(4, c + 8, 4, 0x0c);
+	cfgw(4, c + 12, 4, 2);
+	assert_int_equal(cfgr(4, c + 16, 4), 64);
+	/* a BAR without registers, a bad length, an offset beyond the BAR */
+	cfgw(4, c + 4, 1, 2);
+	assert_int_equal(cfgr(4, c + 16, 4), 0);
+	cfgw(4, c + 4, 1, 4);
+	cfgw(4, c + 12, 4, 3);
+	assert_int_equal(cfgr(4, c + 16, 4), 0);
+	cfgw(4, c + 12, 4, 4);
+	cfgw(4, c + 8, 4, 0x4000);
+	assert_int_equal(cfgr(4, c + 16, 4), 0);
+}
+
 int run_pcidev_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +695,7 @@ int run_pcidev_tests(void)
 		T(test_virtio_features_and_status),
 		T(test_virtio_queue_setup),
 		T(test_virtio_legacy_queue),
+		T(test_virtio_pci_cfg_cap),
 #undef T
 	};
 	return cmocka_run_group_tests_name("pci devices", tests, NULL, NULL);
