@@ -3,7 +3,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	-D_GNU_SOURCE -Isrc -MMD -MP
-LDLIBS += -lpthread -llzma -lz -lzstd -luring -lmd
+LDLIBS += -lpthread -llzma -lz -lzstd -luring -lslirp -lmd
 
 BUILD := build
 SRCS := $(wildcard src/*.c src/*/*.c)

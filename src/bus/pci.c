@@ -427,33 +427,25 @@ static int init_one(struct vm *vm, unsigned b, unsigned s, unsigned f)
 
 int pci_check(void)
 {
-	char buses[PCI_MAXBUS][32], slots[PCI_MAXSLOT * 2][32],
-	    funcs[PCI_MAXFUNC * 2][32];
-	int nb = config_children("pci", buses, PCI_MAXBUS);
-
-	/* malformed names and unknown devices are pci_init's to report */
-	for (int i = 0; i < nb; i++) {
-		char bnode[48];
-		int ns;
-		snprintf(bnode, sizeof(bnode), "pci.%.31s", buses[i]);
-		ns = config_children(bnode, slots, PCI_MAXSLOT * 2);
-		for (int j = 0; j < ns; j++) {
-			char snode[96];
-			int nf;
-			snprintf(snode, sizeof(snode), "%s.%.31s", bnode, slots[j]);
-			nf = config_children(snode, funcs, PCI_MAXFUNC * 2);
-			for (int k = 0; k < nf; k++) {
-				char node[144];
-				const char *name;
+	for (unsigned b = 0; b < PCI_MAXBUS; b++) {
+		char node[48];
+		if (!config_is_node((snprintf(node, sizeof(node), "pci.%u", b),
+		    node)))
+			continue;
+		for (unsigned s = 0; s < PCI_MAXSLOT; s++)
+			for (unsigned f = 0; f < PCI_MAXFUNC; f++) {
 				const struct pci_devemu *pe;
-				snprintf(node, sizeof(node), "%s.%.31s", snode,
-				    funcs[k]);
-				name = config_getf("%s.device", node);
-				pe = name ? pci_emul_find(name) : NULL;
-				if (pe && pe->check && pe->check(node) != 0)
+				const char *name = config_getf(
+				    "pci.%u.%u.%u.device", b, s, f);
+				if (name == NULL ||
+				    (pe = pci_emul_find(name)) == NULL ||
+				    pe->check == NULL)
+					continue;
+				snprintf(node, sizeof(node), "pci.%u.%u.%u", b,
+				    s, f);
+				if (pe->check(node, b, s, f) != 0)
 					return -1;
 			}
-		}
 	}
 	return 0;
 }

@@ -59,9 +59,11 @@ struct pci_devemu {
 	void (*teardown)(struct pci_devinst *pi);
 	void (*barmap)(struct pci_devinst *pi, int bar, bool on);
 	int (*snapshot)(struct pci_devinst *pi, void *meta);
-	/* Optional: validate the config node before the VM is created
-	 * (missing files, bad values); nothing may stay open. */
-	int (*check)(const char *node);
+	/* Optional: check the node's settings before the VM exists (bad
+	 * values, missing host resources), so bad input fails early and
+	 * nothing is half-started.  No side effects. */
+	int (*check)(const char *node, unsigned bus, unsigned slot,
+	    unsigned func);
 	/* Optional: the device's objects in the DSDT, written inside the
 	 * scope of its bus's root bridge (\_SB.PCnn); see platform/aml.h. */
 	void (*write_dsdt)(struct pci_devinst *pi, struct aml *a);
@@ -143,6 +145,8 @@ int pci_check(void);
 /* Build every device in the frozen tree, place their BARs, register
  * ports and ECAM. */
 int pci_init(struct vm *vm);
+/* Run every configured model's check hook (before the VM is built). */
+int pci_check(void);
 /* Tear every device down (after the vCPUs stopped) and free it. */
 void pci_fini(void);
 /* Function-level reset: decoding off, BARs unmapped, MSI/MSI-X disabled,

@@ -180,7 +180,6 @@ static int xhci_legacy(const char *node, const char *opts)
 	PCI_EMUL_SET(sym)
 
 PENDING(pe_passthru, "passthru", "PCI pass-through device", passthru_legacy);
-PENDING(pe_vtnet, "virtio-net", "Virtio network interface", net_legacy);
 PENDING(pe_vtscsi, "virtio-scsi", "Virtio SCSI interface", scsi_legacy);
 PENDING(pe_vt9p, "virtio-9p", "Virtio 9p (VirtFS) interface", p9_legacy);
 PENDING(pe_vtinput, "virtio-input", "Virtio input interface", input_legacy);

@@ -309,8 +309,12 @@ static void build_config(struct vblk *sc, const struct blk_info *in)
 	}
 }
 
-static int vblk_check(const char *node)
+static int vblk_check(const char *node, unsigned bus, unsigned slot,
+    unsigned func)
 {
+	(void)bus;
+	(void)slot;
+	(void)func;
 	return blk_check(node);
 }
 

@@ -64,7 +64,15 @@ bad func-range 4 "0:1:8" -- -s 1:8,hostbridge vm
 bad bus-range 4 "invalid PCI slot '256:1:0'" -- -s 256:1:0,hostbridge vm
 bad slot-duplicate 4 "0:3:0 already occupied" -- -s 3,hostbridge -s 3,lpc vm
 bad unknown-device 4 'unknown device "nosuch"' -- -s 3,nosuch vm
-bad unimplemented-device 4 'pci.0.3.0: device "virtio-net" is not implemented yet' -- $K $L -s 3,virtio-net,tap0 vm
+bad unimplemented-device 4 'pci.0.3.0: device "hda" is not implemented yet' -- $K $L -s 3,hda vm
+bad net-bad-mac 4 "pci.0.4.0.mac: invalid MAC address '01:02:03:04:05:06': a multicast address" -- $K $L -s 4,virtio-net,slirp,mac=01:02:03:04:05:06 vm
+bad net-bad-mac-syntax 4 "pci.0.4.0.mac: invalid MAC address 'zz:00:00:00:00:01'" -- $K $L -s 4,virtio-net,mac=zz:00:00:00:00:01 vm
+bad net-bad-mtu 4 "pci.0.4.0.mtu: invalid MTU '45'" -- $K $L -s 4,virtio-net,slirp,mtu=45 vm
+bad net-mtu-too-big 4 "pci.0.4.0.mtu: invalid MTU '65536'" -- $K $L -s 4,virtio-net,slirp,mtu=65536 vm
+bad net-netgraph 4 "pci.0.4.0.backend: network backend 'netgraph' is not available on Linux" -- $K $L -s 4,virtio-net,netgraph,path=vmlink:,peerhook=a vm
+bad net-unknown-backend 4 "pci.0.4.0.backend: unknown network backend 'eth0'" -- $K $L -s 4,virtio-net,eth0 vm
+bad net-missing-tap 4 "pci.0.4.0.backend: tap interface 'tap97' does not exist" -- $K $L -s 4,virtio-net,tap97 vm
+bad net-bad-hostfwd 4 "pci.0.4.0.hostfwd: invalid hostfwd rule 'tcp::x-:80'" -- $K $L -s 4,virtio-net,slirp,hostfwd=tcp::x-:80 vm
 bad lpc-device 64 "invalid lpc device configuration 'com9,stdio'" -- -l com9,stdio vm
 bad lpc-on-bus1 4 "only be configured on bus 0" -- $K -s 1:31:0,lpc vm
 bad com-without-lpc 4 "com1 is configured but there is no LPC bridge" -- $K -l com1,stdio vm

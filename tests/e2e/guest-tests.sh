@@ -15,4 +15,5 @@ python3 "$here/group-console.py"
 python3 "$here/group-blk.py"
 python3 "$here/group-acpi.py"
 python3 "$here/group-power.py"
+python3 "$here/group-net.py"
 exit 0

@@ -107,6 +107,8 @@ int main(void)
 	failed += run_pm_tests();
 	failed += run_hpet_tests();
 	failed += run_acpi_tests();
+	failed += run_net_tests();
+	failed += run_vtnet_tests();
 	unit_reset_globals();
 	if (failed)
 		fprintf(stderr, "unit tests: %d failed\n", failed);

@@ -37,6 +37,8 @@ int run_pcidev_tests(void);
 int run_pm_tests(void);
 int run_hpet_tests(void);
 int run_acpi_tests(void);
+int run_net_tests(void);
+int run_vtnet_tests(void);
 
 /* Helpers (main.c) */
 

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Network throughput benchmark, run inside the nested test host by
+bench/net.sh: TCP bulk transfer guest->host and host->guest over a tap
+(tap0, 192.168.77.1/24 on the test host, 192.168.77.2 in the guest), the
+same kernel and busybox initramfs under our bhyve (virtio-net) and under
+QEMU (virtio-net-pci on a tap, vhost=off), one guest boot per VMM and
+BENCH_REPS transfers of BENCH_MB MiB each way.  The guest side is busybox
+nc; the test host side is a Python socket that times from the first to
+the last byte (guest->host) or from connect until the guest has read
+everything and closed (host->guest).  Prints one line per VMM and the
+bhyve/QEMU ratios; results.txt in the run dir."""
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tests", "e2e"))
+from vmlib import (BHYVE, INITRD, KERNEL, LOGDIR, Console,  # noqa: E402
+                   wait_exit)
+
+HOST = "192.168.77.1"
+GUEST = "192.168.77.2"
+MB = int(os.environ.get("BENCH_MB", "64"))
+REPS = int(os.environ.get("BENCH_REPS", "3"))
+VMMS = os.environ.get("BENCH_VMMS", "bhyve qemu").split()
+CMDLINE = "console=ttyS0 bhyvetest=script bhyvemods=virtio_pci,virtio_net"
+
+
+def vmm_cmd(name):
+    if name == "bhyve":
+        return [BHYVE, "-c", "1", "-m", "512M", "-s", "0,hostbridge",
+                "-s", "31,lpc", "-l", "com1,stdio",
+                "-s", "4,virtio-net,tap0",
+                "-o", "boot.kernel=" + KERNEL, "-o", "boot.initrd=" + INITRD,
+                "-o", "boot.cmdline=" + CMDLINE, "benchvm"]
+    return ["qemu-system-x86_64", "-enable-kvm", "-M", "pc", "-m", "512",
+            "-display", "none", "-serial", "stdio", "-monitor", "none",
+            "-no-reboot", "-netdev",
+            "tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off",
+            "-device", "virtio-net-pci,netdev=n0",
+            "-kernel", KERNEL, "-initrd", INITRD, "-append", CMDLINE]
+
+
+def recv_all(port, nbytes, out):
+    """guest->host: accept, read nbytes, time first..last byte."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((HOST, port))
+    s.listen(1)
+    s.settimeout(300)
+
+    def run():
+        try:
+            c, _ = s.accept()
+            c.settimeout(300)
+            n, t0 = 0, None
+            while n < nbytes:
+                b = c.recv(1 << 20)
+                if not b:
+                    break
+                if t0 is None:
+                    t0 = time.time()
+                n += len(b)
+            out["s"] = time.time() - (t0 or time.time())
+            out["n"] = n
+            c.close()
+        except OSError as e:
+            out["error"] = str(e)
+        s.close()
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def send_all(port, nbytes):
+    """host->guest: connect (retrying until the guest listens), send,
+    half-close, wait for the guest to close; seconds or None."""
+    buf = b"\0" * (1 << 20)
+    for _ in range(100):
+        try:
+            c = socket.create_connection((GUEST, port), timeout=300)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        return None
+    t0 = time.time()
+    left = nbytes
+    while left > 0:
+        k = c.send(buf[:min(left, len(buf))])
+        left -= k
+    c.shutdown(socket.SHUT_WR)
+    while c.recv(65536):
+        pass
+    dt = time.time() - t0
+    c.close()
+    return dt
+
+
+def bench(name):
+    log = os.path.join(LOGDIR, "bench-net-%s.log" % name)
+    proc = subprocess.Popen(vmm_cmd(name), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    con = Console(proc.stdout.fileno(), os.path.basename(log))
+
+    def run(cmd, marker, timeout=300):
+        proc.stdin.write(cmd.encode() + b"\n")
+        proc.stdin.flush()
+        return con.expect(marker.encode(), timeout)
+
+    res = {"up": [], "down": []}
+    if con.expect(rb"BHYVE-GUEST-SCRIPT", 300) is None:
+        proc.kill()
+        proc.wait()
+        return None
+    run("ip link set eth0 up; ip addr add %s/24 dev eth0; "
+        "ping -c 1 -W 5 %s >/dev/null; echo NET-UP" % (GUEST, HOST), "NET-UP")
+    nbytes = MB << 20
+    for i in range(REPS):
+        out = {}
+        t = recv_all(7000 + i, nbytes, out)
+        run("dd if=/dev/zero bs=65536 count=%d 2>/dev/null | nc %s %d; "
+            "echo UP-DONE-%d" % (nbytes // 65536, HOST, 7000 + i, i),
+            "UP-DONE-%d" % i)
+        t.join(60)
+        if out.get("n") == nbytes and out["s"] > 0:
+            res["up"].append(nbytes / out["s"] / 1e6)
+        run("(nc -l -p %d >/dev/null; echo DOWN-DONE-%d) & echo LISTEN-%d"
+            % (7100 + i, i, i), "LISTEN-%d" % i)
+        dt = send_all(7100 + i, nbytes)
+        con.expect(("DOWN-DONE-%d" % i).encode(), 60)
+        if dt:
+            res["down"].append(nbytes / dt / 1e6)
+    proc.stdin.write(b"reboot -f\n")
+    proc.stdin.flush()
+    while con.pump(1.0):
+        pass
+    wait_exit(proc, 30)
+    return res
+
+
+def main():
+    subprocess.run("ip tuntap add dev tap0 mode tap && ip addr add %s/24 "
+                   "dev tap0 && ip link set tap0 up" % HOST, shell=True,
+                   check=True)
+    lines = ["%d MiB per transfer, %d transfers each way, median MB/s; "
+             "guest: 1 vCPU, 512 MiB, busybox nc; %s" %
+             (MB, REPS, time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())),
+             "%-8s %14s %14s" % ("vmm", "guest->host", "host->guest")]
+    med = {}
+    for v in VMMS:
+        t0 = time.time()
+        r = bench(v)
+        if r is None or not r["up"] or not r["down"]:
+            lines.append("%-8s %14s %14s" % (v, "failed", "failed"))
+            continue
+        med[v] = (statistics.median(r["up"]), statistics.median(r["down"]))
+        lines.append("%-8s %14.1f %14.1f   (runs: up %s, down %s; %.0f s)" % (
+            v, med[v][0], med[v][1],
+            " ".join("%.1f" % x for x in r["up"]),
+            " ".join("%.1f" % x for x in r["down"]), time.time() - t0))
+    if "bhyve" in med and "qemu" in med:
+        lines.append("bhyve/qemu: guest->host %.2f, host->guest %.2f" % (
+            med["bhyve"][0] / med["qemu"][0], med["bhyve"][1] / med["qemu"][1]))
+    text = "\n".join(lines)
+    print(text, flush=True)
+    open(os.path.join(LOGDIR, "results.txt"), "w").write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

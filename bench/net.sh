@@ -1,0 +1,27 @@
+#!/bin/bash
+# Network throughput benchmark: TCP bulk transfers guest->host and
+# host->guest over a tap, our bhyve (virtio-net) against QEMU (virtio-net-pci
+# on a tap, vhost=off), in ONE run of the nested test host
+# (tests/e2e/testhost.sh); the work is done by bench/net.py.
+#
+#   bench/net.sh                  run on the development/CI machine
+#
+# Environment: BENCH_MB (MiB per transfer, default 64), BENCH_REPS (transfers
+# each way, default 3), BENCH_VMMS (default "bhyve qemu"), BHYVE (default
+# build/bhyve of this checkout), BENCH_LOGDIR (console logs and results.txt;
+# default a fresh /tmp/bhyve-bench-net.*).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+
+if [ -z "${BHYVE_TESTHOST:-}" ]; then
+	logdir=${BENCH_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/bhyve-bench-net.XXXXXX")}
+	mkdir -p "$logdir"
+	echo "bench: logs in $logdir"
+	BHYVE_TESTHOST_RUNDIR=$logdir BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-2400} \
+		exec "$root/tests/e2e/testhost.sh" run "$here/net.sh" "$@"
+fi
+# shellcheck disable=SC1090
+. "$BHYVE_TEST_ENV"
+export KERNEL VMLINUX GUEST_INITRD
+exec python3 "$here/net.py"

@@ -1,0 +1,479 @@
+/* virtio-net (bhyve's "virtio-net"): a receive and a transmit queue over
+ * the shared network backend (backends/net.h).
+ *
+ * Options (bhyve's): the first bare token is `backend` (tapN, vmnetN,
+ * slirp; netgraph is FreeBSD only); `mac=xx:xx:xx:xx:xx:xx` (unicast, not
+ * zero), without it 58:9c:fc + MD5("<slot>-<func>-<vmname>")[0..2] as
+ * bhyve derives it; `mtu=N` (46..65535) offers VIRTIO_NET_F_MTU.  Without a
+ * backend the interface is unconnected (frames sent vanish).
+ *
+ * Features: MAC, STATUS (link always up), MRG_RXBUF, MTU when given, and
+ * the checksum/TSO offloads the backend can carry (a tap with a vnet
+ * header: CSUM, GUEST_CSUM, HOST/GUEST_TSO4/6, ECN; none for slirp).
+ *
+ * Threads: the transport calls notify on the event-loop thread
+ * (VIRTIO_CTX_EVLOOP), and so does the backend's receive callback: the
+ * receive and transmit paths, the backend and struct vtnet_core run on
+ * that one thread, without locks; backend fds are non-blocking, and every
+ * pass is bounded (a budget, then an ev_call to continue).  reset and
+ * driver_ok come on a vCPU thread: they only flip `want_running` and
+ * queue the real work to the loop.  `cfg_lock` guards the config bytes
+ * (read and, for the MAC of legacy drivers, written on vCPU threads). */
+#include "devices/virtio_net.h"
+#include "bus/pci.h"
+#include "backends/evloop.h"
+#include "config.h"
+#include "util.h"
+#include "virtio/virtio.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VTNET_BUDGET	128	/* frames per pass before yielding */
+#define VTNET_CFGSIZE	12	/* mac[6], status, max_virtqueue_pairs, mtu */
+
+/* ---- receive and transmit (event-loop thread) ---- */
+
+/* Bytes of the iov, to write a header field at `off`. */
+static void iov_put16(const struct iovec *iov, int n, size_t off, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+	size_t k = 0;
+
+	for (int i = 0; i < n && k < 2; i++) {
+		size_t l = iov[i].iov_len;
+		while (off < l && k < 2)
+			((uint8_t *)iov[i].iov_base)[off++] = b[k++];
+		off = off >= l ? off - l : 0;
+	}
+}
+
+/* Give back the chains taken for a frame that will not be delivered. */
+static void rx_release(struct vtnet_core *c, unsigned nch)
+{
+	for (unsigned i = 0; i < nch; i++)
+		vq_relchain(c->rxq, &c->chains[i], 0);
+}
+
+enum vtnet_result vtnet_rx_run(struct vtnet_core *c, unsigned budget)
+{
+	struct vq *vq = c->rxq;
+	unsigned frames = 0, taken = 0;
+
+	if (!c->running)
+		return VTNET_STOPPED;
+	for (;;) {
+		ssize_t plen = netbe_peek_recvlen(c->be);
+		size_t room = 0, left;
+		unsigned nch = 0;
+		int nio = 0;
+		bool mixed = false;	/* a useless chain was returned */
+		ssize_t got;
+
+		if (plen <= 0)
+			break;
+		if (frames >= budget || taken >= 4 * VTNET_QSIZE) {
+			vq_endchains(vq);
+			return VTNET_MORE;
+		}
+		/* Buffers for plen bytes: one chain, or as many as needed
+		 * with mergeable buffers. */
+		while (room < (size_t)plen && nch < VTNET_MAXCHAINS &&
+		    nio < NETBE_MAX_IOV) {
+			struct vq_chain *ch = &c->chains[nch];
+			uint32_t usable = 0;
+			int nio0 = nio;
+			int r = vq_getchain(vq, ch, c->tmp, VTNET_MAXIOV);
+
+			if (r < 0) {
+				c->bad_chains++;
+				rx_release(c, nch);
+				vq_endchains(vq);
+				return VTNET_STOPPED;
+			}
+			if (r == 0) {
+				/* Out of buffers: ask for a notification and
+				 * look once more (the guest may have just
+				 * added some). */
+				vq_set_notify(vq, true);
+				if (vq_has_descs(vq)) {
+					vq_set_notify(vq, false);
+					continue;
+				}
+				/* Keep the frame for later; the chains taken
+				 * go back to the avail ring unless a useless
+				 * one was already returned behind them. */
+				if (mixed)
+					rx_release(c, nch);
+				else
+					for (unsigned i = 0; i < nch; i++)
+						vq_retchain(vq);
+				netbe_rx_disable(c->be);
+				vq_endchains(vq);
+				return VTNET_IDLE;
+			}
+			taken++;
+			/* Only the device-writable part receives data. */
+			for (unsigned i = ch->nout; i < (unsigned)ch->nout +
+			    ch->nin && nio < NETBE_MAX_IOV; i++) {
+				c->fiov[nio++] = c->tmp[i];
+				usable += (uint32_t)c->tmp[i].iov_len;
+			}
+			if (usable == 0 || (nch == 0 && usable < c->hdr_len)) {
+				/* A useless buffer (no room, or not even for
+				 * the header): returned empty. */
+				nio = nio0;
+				vq_relchain(vq, ch, 0);
+				mixed |= nch > 0;
+				c->bad_chains++;
+				if (taken >= 4 * VTNET_QSIZE)
+					break;
+				continue;
+			}
+			c->clen[nch++] = usable;
+			room += usable;
+			if (!c->mergeable)
+				break;
+		}
+		if (room < (size_t)plen) {
+			/* The frame does not fit what the guest offers (or
+			 * too many pieces): drop it; the buffers go back
+			 * empty. */
+			netbe_rx_discard(c->be);
+			rx_release(c, nch);
+			c->rx_dropped++;
+			frames++;
+			continue;
+		}
+		got = netbe_recv(c->be, c->fiov, nio);
+		if (got != plen) {
+			rx_release(c, nch);
+			c->rx_dropped++;
+			frames++;
+			continue;
+		}
+		if (c->hdr_len == 12)	/* num_buffers */
+			iov_put16(c->fiov, nio, 10, (uint16_t)nch);
+		left = (size_t)got;
+		for (unsigned i = 0; i < nch; i++) {
+			uint32_t w = c->clen[i] < left ? c->clen[i] :
+			    (uint32_t)left;
+			vq_relchain(vq, &c->chains[i], w);
+			left -= w;
+		}
+		c->rx_frames++;
+		frames++;
+	}
+	vq_endchains(vq);
+	return VTNET_IDLE;
+}
+
+enum vtnet_result vtnet_tx_run(struct vtnet_core *c, unsigned budget)
+{
+	struct vq *vq = c->txq;
+	unsigned n = 0;
+
+	if (!c->running)
+		return VTNET_STOPPED;
+	vq_set_notify(vq, false);
+	for (;;) {
+		struct vq_chain ch;
+		int r;
+
+		if (n >= budget) {
+			vq_endchains(vq);
+			return VTNET_MORE;
+		}
+		r = vq_getchain(vq, &ch, c->tmp, VTNET_MAXIOV);
+		if (r < 0) {
+			c->bad_chains++;
+			vq_endchains(vq);
+			return VTNET_STOPPED;
+		}
+		if (r == 0) {
+			vq_set_notify(vq, true);
+			if (!vq_has_descs(vq))
+				break;
+			vq_set_notify(vq, false);
+			continue;
+		}
+		/* The header and frame are the device-readable part;
+		 * netbe_send checks the lengths and drops what is bad. */
+		if (ch.nout == 0 || netbe_send(c->be, c->tmp, ch.nout) < 0)
+			c->tx_dropped++;
+		else
+			c->tx_frames++;
+		vq_relchain(vq, &ch, 0);
+		n++;
+	}
+	vq_endchains(vq);
+	return VTNET_IDLE;
+}
+
+/* ---- the device ---- */
+
+struct vtnet {
+	struct vtnet_core c;		/* event-loop thread */
+	struct virtio_dev *vdev;
+	struct virtio_ops ops;
+	atomic_bool want_running;	/* set by driver_ok, cleared by reset */
+	bool rx_queued, tx_queued;	/* continuation queued (loop thread) */
+	pthread_mutex_t cfg_lock;
+	uint8_t cfg[VTNET_CFGSIZE];
+};
+
+static void rx_kick(struct vtnet *sc);
+static void tx_kick(struct vtnet *sc);
+
+static void rx_again(void *arg)
+{
+	struct vtnet *sc = arg;
+
+	sc->rx_queued = false;
+	rx_kick(sc);
+}
+
+static void tx_again(void *arg)
+{
+	struct vtnet *sc = arg;
+
+	sc->tx_queued = false;
+	tx_kick(sc);
+}
+
+static void rx_kick(struct vtnet *sc)
+{
+	if (vtnet_rx_run(&sc->c, VTNET_BUDGET) == VTNET_MORE &&
+	    !sc->rx_queued && ev_call(rx_again, sc) == 0)
+		sc->rx_queued = true;
+}
+
+static void tx_kick(struct vtnet *sc)
+{
+	if (vtnet_tx_run(&sc->c, VTNET_BUDGET) == VTNET_MORE &&
+	    !sc->tx_queued && ev_call(tx_again, sc) == 0)
+		sc->tx_queued = true;
+}
+
+/* The backend has frames. */
+static void vtnet_rx_ready(void *arg)
+{
+	rx_kick(arg);
+}
+
+static void vtnet_notify(void *arg, struct vq *vq)
+{
+	struct vtnet *sc = arg;
+
+	if (!sc->c.running)
+		return;
+	if (vq == sc->c.rxq) {
+		/* New buffers: receive again until they run out. */
+		vq_set_notify(vq, false);
+		netbe_rx_enable(sc->c.be);
+		rx_kick(sc);
+	} else if (vq == sc->c.txq) {
+		tx_kick(sc);
+	}
+}
+
+/* On the loop after DRIVER_OK: the features are final. */
+static void start_call(void *arg)
+{
+	struct vtnet *sc = arg;
+	uint64_t f = virtio_features(sc->vdev);
+	uint64_t off = f & netbe_get_cap(sc->c.be);
+
+	if (!atomic_load(&sc->want_running))
+		return;
+	sc->c.mergeable = (f >> VIRTIO_NET_F_MRG_RXBUF) & 1;
+	sc->c.hdr_len = (sc->c.mergeable || ((f >> VIRTIO_F_VERSION_1) & 1)) ?
+	    12 : 10;
+	if (netbe_set_cap(sc->c.be, off, sc->c.hdr_len) != 0 ||
+	    netbe_start(sc->c.be) != 0) {
+		virtio_needs_reset(sc->vdev, "network backend setup failed");
+		return;
+	}
+	sc->c.running = true;
+	netbe_rx_enable(sc->c.be);
+	rx_kick(sc);
+	tx_kick(sc);
+}
+
+/* On the loop after a reset: stop until the driver is back. */
+static void stop_call(void *arg)
+{
+	struct vtnet *sc = arg;
+
+	if (atomic_load(&sc->want_running))
+		return;		/* a new DRIVER_OK came meanwhile */
+	sc->c.running = false;
+	netbe_rx_disable(sc->c.be);
+	/* A frame already read was framed for the old header length. */
+	netbe_rx_discard(sc->c.be);
+}
+
+static void vtnet_driver_ok(void *arg)
+{
+	struct vtnet *sc = arg;
+
+	atomic_store(&sc->want_running, true);
+	ev_call(start_call, sc);
+}
+
+static void vtnet_reset(void *arg)
+{
+	struct vtnet *sc = arg;
+
+	atomic_store(&sc->want_running, false);
+	ev_call(stop_call, sc);
+}
+
+static int vtnet_cfgread(void *arg, unsigned off, unsigned size,
+    uint32_t *val)
+{
+	struct vtnet *sc = arg;
+	uint32_t v = 0;
+
+	if (size > 4 || off >= VTNET_CFGSIZE || size > VTNET_CFGSIZE - off) {
+		*val = 0;
+		return 0;
+	}
+	pthread_mutex_lock(&sc->cfg_lock);
+	for (unsigned i = 0; i < size; i++)
+		v |= (uint32_t)sc->cfg[off + i] << (8 * i);
+	pthread_mutex_unlock(&sc->cfg_lock);
+	*val = v;
+	return 0;
+}
+
+/* Legacy drivers may set the MAC; everything else is read-only. */
+static int vtnet_cfgwrite(void *arg, unsigned off, unsigned size,
+    uint32_t val)
+{
+	struct vtnet *sc = arg;
+
+	if (size > 4 || off >= 6 || size > 6 - off)
+		return 0;
+	pthread_mutex_lock(&sc->cfg_lock);
+	for (unsigned i = 0; i < size; i++)
+		sc->cfg[off + i] = (uint8_t)(val >> (8 * i));
+	pthread_mutex_unlock(&sc->cfg_lock);
+	return 0;
+}
+
+static void vtnet_teardown(void *arg)
+{
+	struct vtnet *sc = arg;
+
+	netbe_close(sc->c.be);
+	pthread_mutex_destroy(&sc->cfg_lock);
+	free(sc);
+}
+
+/* mac= and mtu= of `node` (messages name the variable). */
+static int vtnet_options(const char *node, unsigned slot, unsigned func,
+    uint8_t mac[6], unsigned *mtu, bool *mtu_given)
+{
+	const char *m = config_getf("%s.mac", node);
+	const char *u = config_getf("%s.mtu", node);
+
+	if (m != NULL) {
+		if (net_parsemac(m, mac) != 0)
+			return fail_prefix("%s.mac", node);
+	} else {
+		net_genmac(slot, func, config_get("name"), mac);
+	}
+	*mtu = 1500;
+	*mtu_given = u != NULL;
+	if (u != NULL && net_parsemtu(u, VTNET_MIN_MTU, VTNET_MAX_MTU, mtu))
+		return fail_prefix("%s.mtu", node);
+	return 0;
+}
+
+/* Everything that can be checked before the VM exists. */
+static int vtnet_check(const char *node, unsigned bus, unsigned slot,
+    unsigned func)
+{
+	uint8_t mac[6];
+	unsigned mtu;
+	bool given;
+
+	(void)bus;
+	if (vtnet_options(node, slot, func, mac, &mtu, &given) != 0)
+		return -1;
+	if (config_getf("%s.backend", node) != NULL)
+		return netbe_check(node);
+	return 0;
+}
+
+static int vtnet_init(struct vm *vm, struct pci_devinst *pi,
+    const char *node)
+{
+	struct vtnet *sc = calloc(1, sizeof(*sc));
+	uint8_t mac[6];
+	unsigned mtu;
+	bool mtu_given;
+	uint64_t features;
+
+	if (sc == NULL)
+		return fail("out of memory");
+	pthread_mutex_init(&sc->cfg_lock, NULL);
+	if (vtnet_options(node, pi->slot, pi->func, mac, &mtu, &mtu_given)
+	    != 0)
+		goto err;
+	if (config_getf("%s.backend", node) != NULL &&
+	    netbe_open(&sc->c.be, node, vtnet_rx_ready, sc) != 0)
+		goto err;
+	memcpy(sc->cfg, mac, 6);
+	sc->cfg[6] = VIRTIO_NET_S_LINK_UP;	/* status */
+	sc->cfg[8] = 1;				/* max_virtqueue_pairs */
+	sc->cfg[10] = (uint8_t)mtu;
+	sc->cfg[11] = (uint8_t)(mtu >> 8);
+	sc->c.hdr_len = 12;
+	features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
+	    (1ULL << VIRTIO_NET_F_MRG_RXBUF) | netbe_get_cap(sc->c.be);
+	if (mtu_given)
+		features |= 1ULL << VIRTIO_NET_F_MTU;
+	sc->ops = (struct virtio_ops){
+		.name = "virtio-net", .device_type = VIRTIO_ID_NET,
+		.legacy_devid = 0x1000, .pci_class = 0x02,
+		.pci_subclass = 0x00, .nqueues = 2, .qsize = VTNET_QSIZE,
+		.features = features, .cfgsize = VTNET_CFGSIZE,
+		.ctx = VIRTIO_CTX_EVLOOP, .notify = vtnet_notify,
+		.cfgread = vtnet_cfgread, .cfgwrite = vtnet_cfgwrite,
+		.reset = vtnet_reset, .driver_ok = vtnet_driver_ok,
+		.teardown = vtnet_teardown,
+	};
+	if (virtio_pci_init(vm, pi, &sc->ops, sc, &sc->vdev) != 0) {
+		netbe_close(sc->c.be);
+		sc->c.be = NULL;
+		goto err;
+	}
+	sc->c.rxq = virtio_queue(sc->vdev, 0);
+	sc->c.txq = virtio_queue(sc->vdev, 1);
+	return 0;
+err:
+	netbe_close(sc->c.be);
+	pthread_mutex_destroy(&sc->cfg_lock);
+	free(sc);
+	return -1;
+}
+
+static int vtnet_legacy(const char *node, const char *opts)
+{
+	return pci_parse_legacy_first(node, opts, "backend");
+}
+
+static const struct pci_devemu vtnet_emu = {
+	.name = "virtio-net",
+	.help = "Virtio network interface",
+	.legacy_config = vtnet_legacy,
+	.init = vtnet_init,
+	.check = vtnet_check,
+	VIRTIO_PCI_DEVEMU_HOOKS,
+};
+PCI_EMUL_SET(vtnet_emu);
