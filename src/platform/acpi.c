@@ -148,7 +148,7 @@ static size_t build_fadt(struct out *o, uint32_t facs, uint32_t dsdt)
 	w8(p + 88, 4);		/* PM1_EVT_LEN */
 	w8(p + 89, 2);		/* PM1_CNT_LEN */
 	w8(p + 91, 4);		/* PM_TMR_LEN */
-	w8(p + 92, 4);		/* GPE0_BLK_LEN: 2 status + 2 enable */
+	w8(p + 92, 2);		/* GPE0_BLK_LEN: 1 status + 1 enable byte (pm.c) */
 	w16(p + 96, 101);	/* P_LVL2_LAT > 100: C2 not supported */
 	w16(p + 98, 1001);	/* P_LVL3_LAT > 1000: C3 not supported */
 	w8(p + 108, 0x32);	/* RTC century register */
@@ -163,7 +163,7 @@ static size_t build_fadt(struct out *o, uint32_t facs, uint32_t dsdt)
 	gas(p + 148, GAS_IO, 32, ACC_WORD, PM1A_EVT_PORT);
 	gas(p + 172, GAS_IO, 16, ACC_WORD, PM1A_CNT_PORT);
 	gas(p + 208, GAS_IO, 32, ACC_DWORD, PM_TMR_PORT);
-	gas(p + 220, GAS_IO, 32, ACC_BYTE, GPE0_PORT);
+	gas(p + 220, GAS_IO, 16, ACC_BYTE, GPE0_PORT);
 	memcpy(p + 268, "BHYVE   ", 8);	/* hypervisor vendor identity */
 	finish(o, at);
 	return at;

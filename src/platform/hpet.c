@@ -1,5 +1,6 @@
 /* HPET model; see hpet.h for the behaviour. */
 #include "platform/hpet.h"
+#include "vmm/irq.h"
 #include "backends/evloop.h"
 #include "bus/mmio.h"
 #include "platform/layout.h"
@@ -370,10 +371,9 @@ static struct vm *the_vm;
 
 static void vm_set_irq(void *ctx, unsigned gsi, bool level)
 {
-	struct kvm_irq_level l = { .irq = gsi, .level = level ? 1 : 0 };
-
 	(void)ctx;
-	if (ioctl(the_vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+	/* Shared with PCI INTx on GSIs 20-23: irq.c ORs the sources. */
+	if (irq_set_level(gsi, level) != 0)
 		guest_log("HPET: cannot drive GSI %u", gsi);
 }
 

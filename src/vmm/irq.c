@@ -16,9 +16,19 @@ static int vm_fd = -1;
 static bool have_ioeventfd;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct irq_msi *msis[IRQ_MAX_ROUTES];	/* by gsi - MSI base */
+/* Sources asserting each IOAPIC pin.  KVM keeps one level for all of
+ * user space (KVM_USERSPACE_IRQ_SOURCE_ID), so lines shared by several of
+ * our devices (PCI INTx and HPET timers on GSIs 16-23) are ORed here: the
+ * line is high while any source asserts it.  Guarded by line_lock. */
+static unsigned line_count[IRQ_MSI_GSI_BASE];
+static pthread_mutex_t line_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int commit_locked(void);
 
 int irq_init(struct vm *vm)
 {
+	int r;
+
 	vm_fd = vm->vm_fd;
 	if (ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING) <= 0 ||
 	    ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) <= 0 ||
@@ -29,7 +39,12 @@ int irq_init(struct vm *vm)
 	}
 	have_ioeventfd = ioctl(vm_fd, KVM_CHECK_EXTENSION,
 	    KVM_CAP_IOEVENTFD) > 0;
-	return 0;
+	/* Our table replaces KVM's default one at once (IRQ 0 on pin 2),
+	 * before any vCPU runs. */
+	pthread_mutex_lock(&lock);
+	r = commit_locked();
+	pthread_mutex_unlock(&lock);
+	return r;
 }
 
 void irq_fini(void)
@@ -44,6 +59,9 @@ void irq_fini(void)
 	vm_fd = -1;
 	have_ioeventfd = false;
 	pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&line_lock);
+	memset(line_count, 0, sizeof(line_count));
+	pthread_mutex_unlock(&line_lock);
 }
 
 bool irq_have_ioeventfd(void)
@@ -54,12 +72,33 @@ bool irq_have_ioeventfd(void)
 int irq_set_level(unsigned gsi, bool level)
 {
 	struct kvm_irq_level l = { .irq = gsi, .level = level ? 1 : 0 };
+	bool change;
+	int r = 0;
 
-	if (vm_fd < 0)
-		return 0;
-	if (ioctl(vm_fd, KVM_IRQ_LINE, &l) < 0)
-		return fail_errno("KVM_IRQ_LINE %u", gsi);
-	return 0;
+	if (gsi >= IRQ_MSI_GSI_BASE)
+		return fail("GSI %u is not an IOAPIC pin", gsi);
+	pthread_mutex_lock(&line_lock);
+	if (level)
+		change = line_count[gsi]++ == 0;
+	else
+		change = line_count[gsi] > 0 && --line_count[gsi] == 0;
+	/* Under the lock, so two sources cannot reorder a rise and a fall. */
+	if (change && vm_fd >= 0 && ioctl(vm_fd, KVM_IRQ_LINE, &l) < 0)
+		r = fail_errno("KVM_IRQ_LINE %u", gsi);
+	pthread_mutex_unlock(&line_lock);
+	return r;
+}
+
+bool irq_line_high(unsigned gsi)
+{
+	bool high;
+
+	if (gsi >= IRQ_MSI_GSI_BASE)
+		return false;
+	pthread_mutex_lock(&line_lock);
+	high = line_count[gsi] > 0;
+	pthread_mutex_unlock(&line_lock);
+	return high;
 }
 
 /* ---- routing table ---- */
@@ -70,13 +109,19 @@ static unsigned build_routes(struct irq_route *out, unsigned cap)
 
 #define PUT(...) do { if (n < cap) out[n] = (struct irq_route){ __VA_ARGS__ }; \
 	n++; } while (0)
-	/* KVM's default table, which KVM_SET_GSI_ROUTING replaces: GSIs
-	 * 0-15 on the PIC pair and the IOAPIC, 16-23 on the IOAPIC. */
+	/* ISA IRQs 0-15 on the PIC pair (pin 2 of the master is the
+	 * cascade) and the IOAPIC, 16-23 on the IOAPIC.  IRQ 0 (the PIT,
+	 * HPET legacy timer 0) is IOAPIC pin 2, as the MADT's interrupt
+	 * source override and the MP table say; KVM's default table would
+	 * put it on pin 0. */
 	for (unsigned g = 0; g < 16; g++)
-		PUT(.gsi = g, .kind = g < 8 ? IRQ_ROUTE_PIC_MASTER :
-		    IRQ_ROUTE_PIC_SLAVE, .pin = g & 7);
+		if (g != 2)
+			PUT(.gsi = g, .kind = g < 8 ? IRQ_ROUTE_PIC_MASTER :
+			    IRQ_ROUTE_PIC_SLAVE, .pin = g & 7);
 	for (unsigned g = 0; g < 24; g++)
-		PUT(.gsi = g, .kind = IRQ_ROUTE_IOAPIC, .pin = g);
+		if (g != 2)
+			PUT(.gsi = g, .kind = IRQ_ROUTE_IOAPIC,
+			    .pin = g == 0 ? 2 : g);
 	for (unsigned i = 0; i < IRQ_MAX_ROUTES; i++)
 		if (msis[i] != NULL && msis[i]->routed)
 			PUT(.gsi = msis[i]->gsi, .kind = IRQ_ROUTE_MSI,

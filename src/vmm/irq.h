@@ -27,8 +27,12 @@ struct vm;
 int irq_init(struct vm *vm);
 void irq_fini(void);
 
-/* Drive an IOAPIC pin (level-triggered PCI INTx: 16..23). */
+/* Assert (level) or release (!level) one source's hold on an IOAPIC pin
+ * (0..23): the pin is high while any source holds it, so PCI INTx and
+ * HPET timers can share pins.  Each source must balance its calls. */
 int irq_set_level(unsigned gsi, bool level);
+/* Whether any source holds IOAPIC pin `gsi` now (tests, state dumps). */
+bool irq_line_high(unsigned gsi);
 
 /* One MSI vector: a GSI of its own and an eventfd bound to it (irqfd). */
 struct irq_msi {
