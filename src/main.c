@@ -182,6 +182,12 @@ static void on_signal(int fd, uint32_t events, void *arg)
 
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR2) {
+		/* State dump for debugging a hung guest; the VM runs on. */
+		vm_dump_state(vm);
+		lpc_dump();
+		return;
+	}
 	if (si.ssi_signo == SIGTERM) {
 		/* bhyve presses the ACPI power button; without ACPI tables
 		 * yet, SIGTERM powers the VM off at once. */
@@ -262,6 +268,7 @@ static int run_vm(void)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR2);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		return fail_errno("signalfd");
@@ -304,6 +311,7 @@ int main(int argc, char **argv)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGUSR2);	/* state dump (on_signal) */
 	pthread_sigmask(SIG_BLOCK, &block, NULL);
 
 	config_init();
