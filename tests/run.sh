@@ -46,40 +46,101 @@ echo "== unit tier: command-line errors (the binary, no guest)"
 tests/cli/run.sh 2>&1 | tee "$log/cli"
 count_lines "$log/cli" cli
 
-echo "== kvm tier"
-tests/kvm/run.sh 2>&1 | tee "$log/kvm"
-count_lines "$log/kvm" kvm
-
-echo "== e2e tier (nested test host)"
-run_e2e() {
-	tests/e2e/testhost.sh run tests/e2e/guest-tests.sh 2>&1 | tee "$log/e2e"
-	return "${PIPESTATUS[0]}"
+# check_plan FILE NAME: a group's PLAN (first "PLAN: N" line) against the
+# PASS:/FAIL: lines it printed; adds them to the totals, plus one failure
+# when it ran fewer (or more) checks than planned, or none.
+check_plan() {
+	local p f want
+	p=$(grep -c '^PASS: ' "$1")
+	f=$(grep -c '^FAIL: ' "$1")
+	want=$(sed -n 's/^PLAN: \([0-9][0-9]*\)$/\1/p' "$1" | head -n1)
+	if [ -z "$want" ]; then
+		echo "FAIL: $2: no PLAN line" | tee -a "$1"
+		f=$((f + 1))
+	elif [ $((p + f)) = 0 ] || [ $((p + f)) != "$want" ]; then
+		echo "FAIL: $2: reported $((p + f)) checks of its plan of $want" | tee -a "$1"
+		f=$((f + 1))
+	fi
+	pass=$((pass + p))
+	fail=$((fail + f))
+	echo "== $2: $p passed, $f failed (plan ${want:-none})"
 }
-if tests/e2e/testhost.sh prepare >"$log/prepare" 2>&1; then
-	rc=0
-	run_e2e || rc=$?
-	for attempt in 2 3; do
-		[ "$rc" = 126 ] || break
-		# The emulated host itself died (its kernel panicked, or it
-		# stopped making progress): TCG's emulation of nested SVM is
-		# not perfect, and this is not a result of any test (a user
-		# process cannot wedge a kernel).  Its partial results are set
-		# aside and the tier runs again, at most three times in all.
-		mv "$log/e2e" "$log/e2e.crashed.$attempt"
-		echo "e2e: the test host itself crashed or wedged; its partial results are discarded (kept in $log/e2e.crashed.$attempt) and the e2e tier runs again (attempt $attempt of 3)"
+
+# A /dev/kvm that answers KVM_GET_API_VERSION (12).
+kvm_usable() {
+	python3 -c 'import fcntl, os, sys
+fd = os.open("/dev/kvm", os.O_RDWR)
+sys.exit(0 if fcntl.ioctl(fd, 0xAE00) == 12 else 1)' 2>/dev/null
+}
+
+echo "== kvm tier"
+if kvm_usable; then
+	tests/kvm/run.sh 2>&1 | tee "$log/kvm"
+	check_plan "$log/kvm" kvm
+else
+	echo "************************************************************************"
+	echo "** kvm tier: this machine has no usable /dev/kvm.  The kvm tier's"
+	echo "** tiny guests run inside the nested test host instead (e2e group 'kvm',"
+	echo "** which runs tests/kvm/run.sh and run.sh --nested there)."
+	echo "************************************************************************"
+fi
+
+# The e2e tier: each group in its own boot of the nested test host, so a
+# crash of the test host (status 126: its kernel panicked or it wedged;
+# TCG's emulation of nested SVM is not perfect, and no test can cause
+# that) reruns only that group, at most three attempts.  Groups: "kvm"
+# (the kvm tier's tiny guests) and every tests/e2e/group-*.py.  Each
+# group's run dir (console logs, bhyve state dumps) is kept when the group
+# fails, and its path printed.
+echo "== e2e tier (nested test host, one boot per group)"
+e2e_root=$(mktemp -d "${TMPDIR:-/tmp}/bhyve-e2e.XXXXXX")
+crashes=0
+run_group() { # NAME ARG: runs tests/e2e/run-group.sh ARG in a test host
+	local name=$1 arg=$2 out="$log/e2e-$1" rc attempt rd
+	for attempt in 1 2 3; do
+		rd="$e2e_root/$name.$attempt"
 		rc=0
-		run_e2e || rc=$?
+		BHYVE_TESTHOST_RUNDIR=$rd tests/e2e/testhost.sh run tests/e2e/run-group.sh "$arg" 2>&1 |
+			tee "$out"
+		rc=${PIPESTATUS[0]}
+		[ "$rc" = 126 ] || break
+		crashes=$((crashes + 1))
+		mv "$out" "$out.crashed.$attempt"
+		echo "e2e/$name: the test host itself crashed or wedged; partial results discarded (run dir $rd); attempt $((attempt + 1)) of 3" |
+			tee -a "$log/crashes"
 	done
 	if [ "$rc" = 125 ] || [ "$rc" = 126 ]; then
-		echo "FAIL: e2e: the test host stopped before the e2e tier finished (status $rc)" | tee -a "$log/e2e"
-	elif ! grep -q '^PASS: e2e/' "$log/e2e"; then
-		echo "FAIL: e2e: the test host produced no e2e results" | tee -a "$log/e2e"
+		echo "FAIL: e2e/$name: the test host stopped before the group finished (status $rc)" | tee -a "$out"
+	elif [ "$rc" != 0 ] && ! grep -q '^FAIL: ' "$out"; then
+		echo "FAIL: e2e/$name: the group exited with status $rc" | tee -a "$out"
 	fi
+	check_plan "$out" "e2e/$name"
+	if grep -q '^FAIL: ' "$out"; then
+		echo "e2e/$name failed: console logs and bhyve state dumps kept in $rd"
+		keep_e2e=1
+	else
+		rm -rf "$rd"
+	fi
+}
+keep_e2e=0
+if tests/e2e/testhost.sh prepare >"$log/prepare" 2>&1; then
+	run_group kvm kvm
+	for g in tests/e2e/group-*.py; do
+		[ -f "$g" ] || continue
+		n=${g##*/group-}
+		run_group "${n%.py}" "${g##*/}"
+	done
+	echo "== e2e: $crashes test-host crash(es) retried"
 else
 	tail -30 "$log/prepare"
-	echo "FAIL: e2e: cannot prepare the nested test host" | tee "$log/e2e"
+	echo "FAIL: e2e: cannot prepare the nested test host"
+	fail=$((fail + 1))
 fi
-count_lines "$log/e2e" e2e
+if [ "$keep_e2e" = 1 ] || [ "$crashes" != 0 ]; then
+	echo "== e2e run dirs kept in $e2e_root"
+else
+	rm -rf "$e2e_root"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
