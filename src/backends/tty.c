@@ -85,9 +85,8 @@ static int setup_output(struct ttybe *t)
 	char path[40];
 	int fd, fl;
 
-	if (fstat(t->wfd, &st) != 0)
-		return fail_errno("%s: fstat", t->what);
-	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
+	/* A closed stdout: writes fail silently, as they always did. */
+	if (fstat(t->wfd, &st) != 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
 	    (S_ISCHR(st.st_mode) && !isatty(t->wfd))) {
 		t->odirect = true;
 		t->ofd = t->wfd;

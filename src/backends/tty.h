@@ -33,7 +33,8 @@ void ttybe_rx_enable(struct ttybe *t, bool on);
 void ttybe_close(struct ttybe *t);
 
 /* Write a message to stderr without ever blocking (stderr may be a pipe
- * nobody reads); async-signal-safe once called from main thread first. */
+ * nobody reads): through a non-blocking description of our own, opened at
+ * the first call.  Event loop or main thread; not from signal handlers. */
 void tty_stderr(const char *msg);
 
 /* Put every terminal we changed back as it was (and the file status flags
