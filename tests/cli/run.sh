@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Bad user input: each case must end within a second with a nonzero status
 # and one message naming the bad value, start nothing, and leave the
-# terminal as it was.  Prints "PASS: cli/NAME" or "FAIL: cli/NAME: why".
+# terminal as it was.  Prints "PLAN: N" first (N: the `bad` lines below
+# plus the 5 other checks at the end), then "PASS: cli/NAME" or
+# "FAIL: cli/NAME: why".  Several checks reach the VM-building stage, so
+# they need a usable /dev/kvm (tests/run.sh runs this tier inside the
+# nested test host when the machine has none).
 set -u
+echo "PLAN: $(( $(grep -c '^bad ' "$0") + 5 ))"
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 B=${BHYVE:-$top/build/bhyve}
