@@ -15,41 +15,69 @@ G=$top/tests/kvm/guests
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# bad NAME STATUS MESSAGE-REGEX -- ARGS...  (run on a pseudo-terminal)
+# bad NAME STATUS MESSAGE-REGEX -- ARGS...  records a case; run_bad then
+# runs all of them from one Python process (each on a pseudo-terminal) and
+# judges them in order.  One process, not one per case: in the nested test
+# host (CI) each Python start costs seconds.
+ncase=0
 bad() {
 	local name=$1 want=$2 re=$3
 	shift 4
-	python3 - "$tmp/$name" "$B" "$@" <<'PY'
-import os, pty, subprocess, sys, termios, time
-out, argv = sys.argv[1], sys.argv[2:]
-m, s = pty.openpty()
-before = termios.tcgetattr(s)
-t0 = time.time()
-p = subprocess.run(argv, stdin=s, stdout=s, stderr=subprocess.PIPE, timeout=10)
-dt = time.time() - t0
-after = termios.tcgetattr(s)
-open(out, "w").write("%d\n%.3f\n%d\n%s" % (p.returncode, dt, before == after,
-                                           p.stderr.decode(errors="replace")))
+	ncase=$((ncase + 1))
+	printf '%s\0' "$name" "$want" "$re" "$B" "$@" >"$tmp/case.$(printf %04d "$ncase")"
+}
+
+run_bad() {
+	python3 - "$tmp" <<'PY'
+import glob, os, pty, subprocess, sys, termios, time
+tmp = sys.argv[1]
+for cf in sorted(glob.glob(tmp + "/case.*")):
+    f = open(cf, "rb").read().split(b"\0")[:-1]
+    name, argv = f[0].decode(), [a.decode() for a in f[3:]]
+    m, s = pty.openpty()
+    before = termios.tcgetattr(s)
+    t0 = time.time()
+    try:
+        p = subprocess.run(argv, stdin=s, stdout=s, stderr=subprocess.PIPE,
+                           timeout=10)
+        rc, err = p.returncode, p.stderr
+    except subprocess.TimeoutExpired:
+        rc, err = "timeout", b""
+    dt = time.time() - t0
+    after = termios.tcgetattr(s)
+    os.close(m)
+    os.close(s)
+    open(os.path.join(tmp, "res." + name), "w").write("%s\n%.3f\n%d\n%s" % (
+        rc, dt, before == after, err.decode(errors="replace")))
 PY
-	local rc dt same msg lines
-	rc=$(sed -n 1p "$tmp/$name")
-	dt=$(sed -n 2p "$tmp/$name")
-	same=$(sed -n 3p "$tmp/$name")
-	msg=$(sed -n '4,$p' "$tmp/$name")
-	lines=$(printf '%s\n' "$msg" | grep -c .)
-	if [ "$rc" != "$want" ]; then
-		echo "FAIL: cli/$name: status $rc, expected $want: $msg"
-	elif ! printf '%s' "$msg" | grep -Eq -- "$re"; then
-		echo "FAIL: cli/$name: message does not match /$re/: $msg"
-	elif [ "$lines" != 1 ] && [ "$want" != 1 ]; then
-		echo "FAIL: cli/$name: $lines lines of message: $msg"
-	elif awk -v t="$dt" 'BEGIN { exit !(t > 1.0) }'; then
-		echo "FAIL: cli/$name: took $dt s"
-	elif [ "$same" != 1 ]; then
-		echo "FAIL: cli/$name: terminal settings changed"
-	else
-		echo "PASS: cli/$name"
-	fi
+	local cf f name want re r rc dt same msg lines
+	for cf in "$tmp"/case.*; do
+		[ -f "$cf" ] || continue
+		mapfile -d '' -t f <"$cf"
+		name=${f[0]} want=${f[1]} re=${f[2]} r="$tmp/res.${f[0]}"
+		if [ ! -f "$r" ]; then
+			echo "FAIL: cli/$name: not run"
+			continue
+		fi
+		rc=$(sed -n 1p "$r")
+		dt=$(sed -n 2p "$r")
+		same=$(sed -n 3p "$r")
+		msg=$(sed -n '4,$p' "$r")
+		lines=$(printf '%s\n' "$msg" | grep -c .)
+		if [ "$rc" != "$want" ]; then
+			echo "FAIL: cli/$name: status $rc, expected $want: $msg"
+		elif ! printf '%s' "$msg" | grep -Eq -- "$re"; then
+			echo "FAIL: cli/$name: message does not match /$re/: $msg"
+		elif [ "$lines" != 1 ] && [ "$want" != 1 ]; then
+			echo "FAIL: cli/$name: $lines lines of message: $msg"
+		elif awk -v t="$dt" 'BEGIN { exit !(t > 1.0) }'; then
+			echo "FAIL: cli/$name: took $dt s"
+		elif [ "$same" != 1 ]; then
+			echo "FAIL: cli/$name: terminal settings changed"
+		else
+			echo "PASS: cli/$name"
+		fi
+	done
 }
 
 K="-o boot.kernel=$G/pvh.elf"
@@ -88,6 +116,7 @@ bad serial-not-tty 4 "serial backend '/dev/null' is not a terminal" -- $K -s 31,
 bad acpi-unimplemented 4 "ACPI tables .* not implemented" -- -A $K $L vm
 bad memory-too-small 4 "memory.size '1M'" -- -m 1M $K $L vm
 }
+run_bad
 # Without a usable /dev/kvm (hidden by a bind mount in a private mount
 # namespace): one message, status 4.
 if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then

@@ -5,7 +5,10 @@ a pty, host-side decompression, bhyvetest=reboot; each boot must print its
 init marker within LOOP_TIMEOUT seconds.  A boot that misses it gets
 SIGUSR2 (bhyve's state dump on stderr, kept in the run dir) and is killed.
 
-  testhost.sh run tests/e2e/run-group.sh loop-boot.py [BOOTS [TIMEOUT [BHYVE]]]
+  testhost.sh run tests/e2e/run-group.sh loop-boot.py [BOOTS [TIMEOUT [BHYVE[,BHYVE2...]]]]
+
+With several binaries the boots alternate between them and the marker
+times are summarised per binary (a fair A/B comparison in one test host).
 """
 
 import os
@@ -20,11 +23,12 @@ from vmlib import *  # noqa: F401,F403
 
 boots = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 limit = int(sys.argv[2]) if len(sys.argv) > 2 else 120
-if len(sys.argv) > 3:
-    vmlib.BHYVE = sys.argv[3]
+bins = sys.argv[3].split(",") if len(sys.argv) > 3 else [vmlib.BHYVE]
 hung = slow = 0
 times = []
+per_bin = {b: [] for b in bins}
 for i in range(boots):
+    vmlib.BHYVE = bins[i % len(bins)]
     master, slave = pty.openpty()
     err = open(os.path.join(LOGDIR, "loop-%d.stderr" % i), "wb")
     args = bhyve_args("-o", "boot.decompress=true", cpus="2", mem="512M",
@@ -47,8 +51,11 @@ for i in range(boots):
         proc.wait()
     else:
         times.append(dt)
+        per_bin[vmlib.BHYVE].append(dt)
         rc = wait_exit(proc, 60)
-        print("boot %d: marker after %.1f s, exit %s" % (i, dt, rc), flush=True)
+        print("boot %d: marker after %.1f s, exit %s (%s)" % (i, dt, rc,
+                                                          vmlib.BHYVE),
+              flush=True)
         if rc != 0:
             slow += 1
     os.close(master)
@@ -57,4 +64,10 @@ for i in range(boots):
 print("loop: %d boots, %d without the marker within %d s, %d bad exits, "
       "marker times %s" % (boots, hung, limit, slow,
                            " ".join("%.0f" % t for t in times)), flush=True)
+for b, ts in per_bin.items():
+    ts = sorted(ts)
+    if ts:
+        print("loop: %s: %d boots, median marker time %.1f s (min %.1f, max "
+              "%.1f)" % (b, len(ts), ts[len(ts) // 2], ts[0], ts[-1]),
+              flush=True)
 sys.exit(1 if hung else 0)
