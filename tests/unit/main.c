@@ -95,6 +95,7 @@ int main(void)
 	failed += run_rtc_tests();
 	failed += run_decompress_tests();
 	failed += run_coalesced_tests();
+	failed += run_tty_tests();
 	unit_reset_globals();
 	if (failed)
 		fprintf(stderr, "unit tests: %d failed\n", failed);

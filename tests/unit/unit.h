@@ -25,6 +25,7 @@ int run_pci_tests(void);
 int run_rtc_tests(void);
 int run_decompress_tests(void);
 int run_coalesced_tests(void);
+int run_tty_tests(void);
 
 /* Helpers (main.c) */
 
