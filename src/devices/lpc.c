@@ -209,9 +209,8 @@ int lpc_start(void)
 }
 
 /* Append to a line, never past its end. */
-static size_t add(char *line, size_t size, size_t n, int r)
+static size_t add(size_t size, size_t n, int r)
 {
-	(void)line;
 	if (r < 0)
 		return n;
 	n += (size_t)r;
@@ -228,16 +227,16 @@ void lpc_dump(void)
 
 		if (lu == NULL)
 			continue;
-		n = add(line, sizeof(line), 0, snprintf(line, sizeof(line),
+		n = add(sizeof(line), 0, snprintf(line, sizeof(line),
 		    "bhyve: %s (port 0x%x, IRQ %u, THR writes %s): ",
 		    lu->name, lu->port, lu->irq,
 		    lu->queued ? "queued by KVM" : "exit"));
-		n = add(line, sizeof(line), n, uart_describe(&lu->uart,
+		n = add(sizeof(line), n, uart_describe(&lu->uart,
 		    line + n, sizeof(line) - n));
 		if (lu->be) {
-			n = add(line, sizeof(line), n, snprintf(line + n,
+			n = add(sizeof(line), n, snprintf(line + n,
 			    sizeof(line) - n, "; backend "));
-			n = add(line, sizeof(line), n, ttybe_describe(lu->be,
+			n = add(sizeof(line), n, ttybe_describe(lu->be,
 			    line + n, sizeof(line) - n));
 		}
 		snprintf(line + n, sizeof(line) - n, "\n");
