@@ -348,7 +348,11 @@ int main(int argc, char **argv)
 	evloop_fini();
 	tty_restore_all();
 	if (r < 0 || r == VM_EXIT_ERROR) {
-		fprintf(stderr, "bhyve: %s\n", last_error());
+		/* stderr may be a full pipe nobody reads (with the console
+		 * output): bounded, so a signal still ends bhyve promptly. */
+		char msg[600];
+		snprintf(msg, sizeof(msg), "bhyve: %s\n", last_error());
+		tty_stderr_wait(msg, 1000);
 		r = VM_EXIT_ERROR;
 	}
 	if (pending_signal) {

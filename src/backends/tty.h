@@ -36,6 +36,8 @@ void ttybe_close(struct ttybe *t);
  * nobody reads): through a non-blocking description of our own, opened at
  * the first call.  Event loop or main thread; not from signal handlers. */
 void tty_stderr(const char *msg);
+/* The same, waiting at most wait_ms for room once (messages at exit). */
+void tty_stderr_wait(const char *msg, int wait_ms);
 
 /* Put every terminal we changed back as it was (and the file status flags
  * of any description we made non-blocking); async-signal-safe. */

@@ -70,6 +70,30 @@ def check_unread_stdout():
     os.close(w)
 
 
+def check_shared_unread_pipe():
+    """stdout and stderr the same pipe nobody reads (bhyve ... 2>&1 | x):
+    SIGINT still ends bhyve within seconds, by that signal."""
+    r, w = os.pipe()
+    fcntl.fcntl(w, F_SETPIPE_SZ, 4096)
+    args = bhyve_args(cmdline="console=ttyS0 loglevel=8 initcall_debug "
+                      "ignore_loglevel bhyvetest=shell")
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=w,
+                            stderr=w)
+    end = time.time() + BOOT_TIMEOUT
+    while time.time() < end and proc.poll() is None and pipe_level(r) < 3072:
+        time.sleep(0.5)
+    time.sleep(5)
+    t0 = time.time()
+    proc.send_signal(signal.SIGINT)
+    rc = wait_exit(proc, 10, dump=False)
+    dt = time.time() - t0
+    report("sigint-with-unread-stdout-and-stderr",
+           rc == -signal.SIGINT and dt < 5,
+           "exit status %s after %.1f s" % (rc, dt))
+    os.close(r)
+    os.close(w)
+
+
 def check_tty_restored(sig, want):
     """com1 on /dev/pts/N: raw while running, restored after the signal."""
     master, slave = pty.openpty()
@@ -104,8 +128,9 @@ def check_tty_restored(sig, want):
 
 
 if __name__ == "__main__":
-    plan(11)
+    plan(12)
     check_unread_stdout()
+    check_shared_unread_pipe()
     check_tty_restored(signal.SIGTERM, 1)
     check_tty_restored(signal.SIGINT, -signal.SIGINT)
     check_tty_restored(signal.SIGHUP, -signal.SIGHUP)
