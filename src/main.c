@@ -33,7 +33,12 @@ static void fatal_signal(int sig)
 
 static void install_crash_handlers(void)
 {
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	/* Every other signal whose default action ends the process:
+	 * terminals back first (SIGTERM/SIGINT/SIGHUP/SIGUSR2 go to the
+	 * event loop; SIGUSR1 is the vCPU kick). */
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
+	    SIGQUIT, SIGTRAP, SIGSYS, SIGXCPU, SIGXFSZ, SIGALRM, SIGVTALRM,
+	    SIGPROF, SIGPWR, SIGSTKFLT };
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));

@@ -6,7 +6,7 @@ promptly and put every terminal back, SIGUSR2 dumps its state.
   the state dump still answers, SIGTERM still powers off within seconds,
   the dropped bytes are reported, the caller's pipe stays blocking;
 - a /dev/pts backend is raw while bhyve runs and restored after SIGTERM,
-  SIGINT and SIGHUP, each with the status the signal calls for.
+  SIGINT, SIGHUP and SIGQUIT, each with the status the signal calls for.
 """
 
 import fcntl
@@ -128,10 +128,11 @@ def check_tty_restored(sig, want):
 
 
 if __name__ == "__main__":
-    plan(12)
+    plan(14)
     check_unread_stdout()
     check_shared_unread_pipe()
     check_tty_restored(signal.SIGTERM, 1)
     check_tty_restored(signal.SIGINT, -signal.SIGINT)
     check_tty_restored(signal.SIGHUP, -signal.SIGHUP)
+    check_tty_restored(signal.SIGQUIT, -signal.SIGQUIT)
     finish()
