@@ -101,6 +101,8 @@ ensure_time() {
 	return 1
 }
 
+qemu_version=$(qemu-system-x86_64 --version | head -n1)
+echo "bench: compared against $qemu_version (the same binary runs the test host)"
 echo "bench: kernel $KVER, guest initrd $(basename "$GUEST_INITRD"), ${mem_mb} MiB, $reps runs each, test host $(nproc) cpus"
 ensure_time
 declare -A WALL RSS OVH UP STATUS
@@ -151,6 +153,7 @@ done
 
 {
 	echo
+	echo "QEMU: $qemu_version"
 	echo "kernel $KVER; ${mem_mb} MiB guest; cmdline \"$cmdline\"; median of $reps runs; $(date -u +%Y-%m-%dT%H:%MZ)"
 	printf '%-14s %10s %12s %14s %16s  %s\n' vmm wall_ms guest_up_s peak_rss_KiB rss-guest_KiB status
 	for v in $vmms; do

@@ -43,7 +43,12 @@ static void fatal_signal(int sig)
 
 static void install_crash_handlers(void)
 {
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	/* Every other signal whose default action ends the process:
+	 * terminals back first (SIGTERM/SIGINT/SIGHUP/SIGUSR2 go to the
+	 * event loop; SIGUSR1 is the vCPU kick). */
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
+	    SIGQUIT, SIGTRAP, SIGSYS, SIGXCPU, SIGXFSZ, SIGALRM, SIGVTALRM,
+	    SIGPROF, SIGPWR, SIGSTKFLT };
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -227,6 +232,12 @@ static void on_signal(int fd, uint32_t events, void *arg)
 
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR2) {
+		/* State dump for debugging a hung guest; the VM runs on. */
+		vm_dump_state(vm);
+		lpc_dump();
+		return;
+	}
 	if (si.ssi_signo == SIGTERM) {
 		/* As bhyve: once the guest has enabled ACPI, SIGTERM presses
 		 * the power button and the guest shuts down (S5, status 1).
@@ -327,6 +338,7 @@ static int run_vm(void)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR2);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		return fail_errno("signalfd");
@@ -384,6 +396,7 @@ int main(int argc, char **argv)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGUSR2);	/* state dump (on_signal) */
 	pthread_sigmask(SIG_BLOCK, &block, NULL);
 
 	config_init();
@@ -441,7 +454,11 @@ int main(int argc, char **argv)
 	tty_restore_all();
 	sock_cleanup_all();
 	if (r < 0 || r == VM_EXIT_ERROR) {
-		fprintf(stderr, "bhyve: %s\n", last_error());
+		/* stderr may be a full pipe nobody reads (with the console
+		 * output): bounded, so a signal still ends bhyve promptly. */
+		char msg[600];
+		snprintf(msg, sizeof(msg), "bhyve: %s\n", last_error());
+		tty_stderr_wait(msg, 1000);
 		r = VM_EXIT_ERROR;
 	}
 	if (pending_signal) {

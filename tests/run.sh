@@ -1,22 +1,16 @@
 #!/bin/bash
-# The whole test suite: unit, kvm and e2e tiers.  Installs what it needs,
-# builds, runs every tier and ends with "N passed, N failed".
-# A tier that cannot run counts as failed, loudly.
+# The whole test suite: unit, cli, kvm and e2e tiers.  Installs what it
+# needs, builds, runs every tier and ends with "N passed, N failed".
+# A tier that cannot run counts as failed, loudly.  Every tier but unit
+# announces its plan ("PLAN: N" first) and fails when it reports fewer
+# (or more) PASS:/FAIL: lines.  Without a usable /dev/kvm (CI), the cli
+# and kvm tiers run inside the nested test host.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 pass=0 fail=0
-
-count_lines() {	# file: adds PASS:/FAIL: lines to the totals
-	local p f
-	p=$(grep -c '^PASS: ' "$1")
-	f=$(grep -c '^FAIL: ' "$1")
-	pass=$((pass + p))
-	fail=$((fail + f))
-	echo "== $2: $p passed, $f failed"
-}
 
 echo "== dependencies"
 tests/deps.sh || { echo "FAIL: setup: cannot install dependencies"; echo "0 passed, 1 failed"; exit 1; }
@@ -42,44 +36,112 @@ fi
 pass=$((pass + up)) fail=$((fail + uf))
 echo "== unit: $up passed, $uf failed"
 
-echo "== unit tier: command-line errors (the binary, no guest)"
-tests/cli/run.sh 2>&1 | tee "$log/cli"
-count_lines "$log/cli" cli
-
-echo "== kvm tier"
-tests/kvm/run.sh 2>&1 | tee "$log/kvm"
-count_lines "$log/kvm" kvm
-
-echo "== e2e tier (nested test host)"
-run_e2e() {
-	tests/e2e/testhost.sh run tests/e2e/guest-tests.sh 2>&1 | tee "$log/e2e"
-	return "${PIPESTATUS[0]}"
+# check_plan FILE NAME: a group's PLAN (first "PLAN: N" line) against the
+# PASS:/FAIL: lines it printed; adds them to the totals, plus one failure
+# when it ran fewer (or more) checks than planned, or none.
+check_plan() {
+	local p f want
+	p=$(grep -c '^PASS: ' "$1")
+	f=$(grep -c '^FAIL: ' "$1")
+	want=$(sed -n 's/^PLAN: \([0-9][0-9]*\)$/\1/p' "$1" | head -n1)
+	if [ -z "$want" ]; then
+		echo "FAIL: $2: no PLAN line" | tee -a "$1"
+		f=$((f + 1))
+	elif [ $((p + f)) = 0 ] || [ $((p + f)) != "$want" ]; then
+		echo "FAIL: $2: reported $((p + f)) checks of its plan of $want" | tee -a "$1"
+		f=$((f + 1))
+	fi
+	pass=$((pass + p))
+	fail=$((fail + f))
+	echo "== $2: $p passed, $f failed (plan ${want:-none})"
 }
-if tests/e2e/testhost.sh prepare >"$log/prepare" 2>&1; then
-	rc=0
-	run_e2e || rc=$?
-	for attempt in 2 3; do
-		[ "$rc" = 126 ] || break
-		# The emulated host itself died (its kernel panicked, or it
-		# stopped making progress): TCG's emulation of nested SVM is
-		# not perfect, and this is not a result of any test (a user
-		# process cannot wedge a kernel).  Its partial results are set
-		# aside and the tier runs again, at most three times in all.
-		mv "$log/e2e" "$log/e2e.crashed.$attempt"
-		echo "e2e: the test host itself crashed or wedged; its partial results are discarded (kept in $log/e2e.crashed.$attempt) and the e2e tier runs again (attempt $attempt of 3)"
+
+# A /dev/kvm that answers KVM_GET_API_VERSION (12).
+kvm_usable() {
+	python3 -c 'import fcntl, os, sys
+fd = os.open("/dev/kvm", os.O_RDWR)
+sys.exit(0 if fcntl.ioctl(fd, 0xAE00) == 12 else 1)' 2>/dev/null
+}
+
+# Tiers whose prerequisite is a /dev/kvm: the command-line checks (several
+# reach the VM-building stage) and the kvm tier's tiny guests.  Without a
+# usable /dev/kvm here they run inside the nested test host, as e2e groups
+# "cli" and "kvm" (the kvm group always runs there: run.sh --nested needs
+# real hardware-virtualization semantics).
+have_kvm=0
+kvm_usable && have_kvm=1
+if [ $have_kvm = 1 ]; then
+	echo "== unit tier: command-line errors (the binary, no guest)"
+	tests/cli/run.sh 2>&1 | tee "$log/cli"
+	check_plan "$log/cli" cli
+	echo "== kvm tier"
+	tests/kvm/run.sh 2>&1 | tee "$log/kvm"
+	check_plan "$log/kvm" kvm
+else
+	echo "************************************************************************"
+	echo "** THIS MACHINE HAS NO USABLE /dev/kvm: the command-line tier and the"
+	echo "** kvm tier run INSIDE THE NESTED TEST HOST instead, as the e2e groups"
+	echo "** 'cli' (tests/cli/run.sh) and 'kvm' (tests/kvm/run.sh and --nested)."
+	echo "************************************************************************"
+fi
+
+# The e2e tier: each group in its own boot of the nested test host, so a
+# crash of the test host (status 126: its kernel panicked or it wedged;
+# TCG's emulation of nested SVM is not perfect, and no test can cause
+# that) reruns only that group, at most three attempts.  Groups: "kvm"
+# (the kvm tier's tiny guests) and every tests/e2e/group-*.py.  Each
+# group's run dir (console logs, bhyve state dumps) is kept when the group
+# fails, and its path printed.
+echo "== e2e tier (nested test host, one boot per group)"
+e2e_root=$(mktemp -d "${TMPDIR:-/tmp}/bhyve-e2e.XXXXXX")
+crashes=0
+run_group() { # NAME ARG: runs tests/e2e/run-group.sh ARG in a test host
+	local name=$1 arg=$2 out="$log/e2e-$1" rc attempt rd
+	for attempt in 1 2 3; do
+		rd="$e2e_root/$name.$attempt"
 		rc=0
-		run_e2e || rc=$?
+		BHYVE_TESTHOST_RUNDIR=$rd tests/e2e/testhost.sh run tests/e2e/run-group.sh "$arg" 2>&1 |
+			tee "$out"
+		rc=${PIPESTATUS[0]}
+		[ "$rc" = 126 ] || break
+		crashes=$((crashes + 1))
+		mv "$out" "$out.crashed.$attempt"
+		echo "e2e/$name: the test host itself crashed or wedged; partial results discarded (run dir $rd); attempt $((attempt + 1)) of 3" |
+			tee -a "$log/crashes"
 	done
 	if [ "$rc" = 125 ] || [ "$rc" = 126 ]; then
-		echo "FAIL: e2e: the test host stopped before the e2e tier finished (status $rc)" | tee -a "$log/e2e"
-	elif ! grep -q '^PASS: e2e/' "$log/e2e"; then
-		echo "FAIL: e2e: the test host produced no e2e results" | tee -a "$log/e2e"
+		echo "FAIL: e2e/$name: the test host stopped before the group finished (status $rc)" | tee -a "$out"
+	elif [ "$rc" != 0 ] && ! grep -q '^FAIL: ' "$out"; then
+		echo "FAIL: e2e/$name: the group exited with status $rc" | tee -a "$out"
 	fi
+	check_plan "$out" "e2e/$name"
+	if grep -q '^FAIL: ' "$out"; then
+		echo "e2e/$name failed: console logs and bhyve state dumps kept in $rd"
+		keep_e2e=1
+	else
+		rm -rf "$rd"
+	fi
+}
+keep_e2e=0
+if tests/e2e/testhost.sh prepare >"$log/prepare" 2>&1; then
+	[ $have_kvm = 1 ] || run_group cli cli
+	run_group kvm kvm
+	for g in tests/e2e/group-*.py; do
+		[ -f "$g" ] || continue
+		n=${g##*/group-}
+		run_group "${n%.py}" "${g##*/}"
+	done
+	echo "== e2e: $crashes test-host crash(es) retried"
 else
 	tail -30 "$log/prepare"
-	echo "FAIL: e2e: cannot prepare the nested test host" | tee "$log/e2e"
+	echo "FAIL: e2e: cannot prepare the nested test host"
+	fail=$((fail + 1))
 fi
-count_lines "$log/e2e" e2e
+if [ "$keep_e2e" = 1 ] || [ "$crashes" != 0 ]; then
+	echo "== e2e run dirs kept in $e2e_root"
+else
+	rm -rf "$e2e_root"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -4,11 +4,29 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Output never blocks a vCPU or the event loop: bytes go to a bounded
+ * buffer that is written without blocking to a file description of our
+ * own (a fresh open of /proc/self/fd/N for pipes and terminals, so
+ * O_NONBLOCK does not leak to processes sharing the caller's stdout), at
+ * once by the loop (ev_call) and then whenever the fd turns writable
+ * (EPOLLOUT).  When the buffer is full, bytes are dropped and counted (a
+ * UART with nobody on the line loses them too); the count is reported at
+ * exit.  Regular files and /dev/null are written directly.
+ * Lock: `olock` guards obuf/ohead/olen, flush_queued, wait_out, broken,
+ * dropped and written; the write(2) of a flush happens under it (it cannot
+ * block: the fd is non-blocking). */
+#define TTY_OBUF_SIZE (64u << 10)
+#define TTY_DRAIN_MS 500	/* at exit, at most */
 
 struct ttybe {
 	int rfd, wfd;
@@ -17,18 +35,91 @@ struct ttybe {
 	struct ev *ev;
 	ttybe_readable_t cb;
 	void *arg;
+	char what[64];		/* "stdio" or the device path, for messages */
+
+	int ofd;		/* non-blocking output fd (ours), or wfd */
+	bool odirect;		/* regular file: plain writes, no buffer */
+	struct ev *oev;		/* EPOLLOUT watch on ofd */
+	pthread_mutex_t olock;
+	uint8_t *obuf;
+	size_t ohead, olen;
+	bool flush_queued;	/* an ev_call to flush is pending */
+	bool wait_out;		/* EPOLLOUT watch armed */
+	bool broken;		/* the reader went away: drop everything */
+	uint64_t dropped, written;
 };
 
 /* Saved terminal settings, restored at exit and from fatal signals. */
 #define MAX_SAVED 8
 static struct { int fd; struct termios tio; } saved[MAX_SAVED];
 static volatile int nsaved;
+/* Descriptions we had to set O_NONBLOCK on (sockets): original flags. */
+static struct { int fd; int flags; } saved_fl[MAX_SAVED];
+static volatile int nsaved_fl;
 static bool stdio_taken;
 
 void tty_restore_all(void)
 {
 	for (int i = 0; i < nsaved; i++)
-		tcsetattr(saved[i].fd, TCSAFLUSH, &saved[i].tio);
+		if (saved[i].fd >= 0)
+			tcsetattr(saved[i].fd, TCSAFLUSH, &saved[i].tio);
+	for (int i = 0; i < nsaved_fl; i++)
+		if (saved_fl[i].fd >= 0)
+			fcntl(saved_fl[i].fd, F_SETFL, saved_fl[i].flags);
+}
+
+/* Restore and forget one terminal (before its fd is closed). */
+static void restore_one(int fd)
+{
+	for (int i = 0; i < nsaved; i++)
+		if (saved[i].fd == fd) {
+			tcsetattr(fd, TCSAFLUSH, &saved[i].tio);
+			saved[i].fd = -1;
+		}
+}
+
+/* The output side: a non-blocking description of our own when possible. */
+static int setup_output(struct ttybe *t)
+{
+	struct stat st;
+	char path[40];
+	int fd, fl;
+
+	/* A closed stdout: writes fail silently, as they always did. */
+	if (fstat(t->wfd, &st) != 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
+	    (S_ISCHR(st.st_mode) && !isatty(t->wfd))) {
+		t->odirect = true;
+		t->ofd = t->wfd;
+		return 0;
+	}
+	t->obuf = malloc(TTY_OBUF_SIZE);
+	if (t->obuf == NULL)
+		return fail("out of memory");
+	if (!t->stdio) {
+		/* Our own open of the device (already O_NONBLOCK); a
+		 * duplicate so epoll can watch output separately. */
+		t->ofd = fcntl(t->wfd, F_DUPFD_CLOEXEC, 3);
+		return t->ofd < 0 ? fail_errno("%s: dup", t->what) : 0;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", t->wfd);
+	fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0) {
+		t->ofd = fd;
+		return 0;
+	}
+	/* A socket (cannot be reopened): set O_NONBLOCK on the shared
+	 * description and put the flags back at exit. */
+	fl = fcntl(t->wfd, F_GETFL);
+	if (fl < 0 || nsaved_fl == MAX_SAVED)
+		return fail_errno("%s: cannot make output non-blocking",
+		    t->what);
+	saved_fl[nsaved_fl].fd = t->wfd;
+	saved_fl[nsaved_fl].flags = fl;
+	nsaved_fl++;
+	if (fcntl(t->wfd, F_SETFL, fl | O_NONBLOCK) != 0)
+		return fail_errno("%s: O_NONBLOCK", t->what);
+	t->ofd = fcntl(t->wfd, F_DUPFD_CLOEXEC, 3);
+	return t->ofd < 0 ? fail_errno("%s: dup", t->what) : 0;
 }
 
 static int make_raw(int fd, const char *what)
@@ -79,6 +170,9 @@ int ttybe_open(struct ttybe **out, const char *path, ttybe_readable_t cb,
 		return fail("out of memory");
 	t->cb = cb;
 	t->arg = arg;
+	t->ofd = -1;
+	snprintf(t->what, sizeof(t->what), "%s", path);
+	pthread_mutex_init(&t->olock, NULL);
 	if (strcmp(path, "stdio") == 0) {
 		if (stdio_taken) {
 			free(t);
@@ -113,6 +207,10 @@ int ttybe_open(struct ttybe **out, const char *path, ttybe_readable_t cb,
 		}
 		t->rfd = t->wfd = fd;
 	}
+	if (setup_output(t) != 0) {
+		ttybe_close(t);
+		return -1;
+	}
 	*out = t;
 	return 0;
 }
@@ -125,9 +223,17 @@ static void on_readable(int fd, uint32_t events, void *arg)
 	t->cb(t->arg);
 }
 
+static void on_writable(int fd, uint32_t events, void *arg);
+
 int ttybe_start(struct ttybe *t)
 {
 	struct stat st;
+
+	if (!t->odirect) {
+		t->oev = ev_add(t->ofd, true, on_writable, t);
+		if (t->oev == NULL || ev_set_events(t->oev, false, false) != 0)
+			return -1;
+	}
 
 	/* A regular file or /dev/null on stdin cannot be polled: treat it
 	 * as input that has ended. */
@@ -160,18 +266,173 @@ int ttybe_read(struct ttybe *t, uint8_t *buf, unsigned len)
 	return 0;
 }
 
-void ttybe_write(struct ttybe *t, uint8_t byte)
+/* Write what the buffer holds without blocking; olock held. */
+static void flush_locked(struct ttybe *t)
 {
-	for (;;) {
-		ssize_t n = write(t->wfd, &byte, 1);
-		if (n == 1)
-			return;
+	bool want;
+
+	while (t->olen > 0 && !t->broken) {
+		size_t chunk = TTY_OBUF_SIZE - t->ohead;
+		ssize_t n;
+
+		if (chunk > t->olen)
+			chunk = t->olen;
+		n = write(t->ofd, t->obuf + t->ohead, chunk);
+		if (n > 0) {
+			t->ohead = (t->ohead + (size_t)n) % TTY_OBUF_SIZE;
+			t->olen -= (size_t)n;
+			t->written += (uint64_t)n;
+			continue;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		/* A terminal nobody drains drops output, as a UART with no
-		 * one on the line would; stdout is written blocking. */
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		/* The reader is gone (EPIPE, hung-up terminal). */
+		t->broken = true;
+		t->dropped += t->olen;
+		t->olen = 0;
+	}
+	want = t->olen > 0;
+	if (want != t->wait_out && t->oev != NULL &&
+	    ev_set_events(t->oev, false, want) == 0)
+		t->wait_out = want;
+}
+
+static void flush_call(void *arg)
+{
+	struct ttybe *t = arg;
+
+	pthread_mutex_lock(&t->olock);
+	t->flush_queued = false;
+	flush_locked(t);
+	pthread_mutex_unlock(&t->olock);
+}
+
+static void on_writable(int fd, uint32_t events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	flush_call(arg);
+}
+
+void ttybe_write(struct ttybe *t, uint8_t byte)
+{
+	bool call;
+
+	if (t->odirect) {
+		while (write(t->ofd, &byte, 1) < 0 && errno == EINTR)
+			;
 		return;
 	}
+	pthread_mutex_lock(&t->olock);
+	if (t->broken || t->olen == TTY_OBUF_SIZE) {
+		t->dropped++;
+		pthread_mutex_unlock(&t->olock);
+		return;
+	}
+	t->obuf[(t->ohead + t->olen) % TTY_OBUF_SIZE] = byte;
+	t->olen++;
+	/* One flush request per burst: the loop writes it in one go. */
+	call = !t->flush_queued && !t->wait_out;
+	if (call)
+		t->flush_queued = true;
+	if (call && (t->oev == NULL || ev_call(flush_call, t) != 0)) {
+		/* No event loop (yet): write what can be written now. */
+		t->flush_queued = false;
+		flush_locked(t);
+	}
+	pthread_mutex_unlock(&t->olock);
+}
+
+int ttybe_describe(struct ttybe *t, char *buf, size_t len)
+{
+	int n;
+
+	if (t->odirect)
+		return snprintf(buf, len, "%s: output written directly",
+		    t->what);
+	pthread_mutex_lock(&t->olock);
+	n = snprintf(buf, len, "%s: output buffered %zu, written %llu, "
+	    "dropped %llu, flush queued %d, waiting for EPOLLOUT %d, "
+	    "reader gone %d, input %s", t->what, t->olen,
+	    (unsigned long long)t->written, (unsigned long long)t->dropped,
+	    t->flush_queued, t->wait_out, t->broken,
+	    t->eof ? "ended" : "open");
+	pthread_mutex_unlock(&t->olock);
+	return n;
+}
+
+/* At exit: give a slow reader a moment (bounded), then report losses. */
+static void drain(struct ttybe *t)
+{
+	struct timespec t0, now;
+	char msg[200];
+
+	if (t->obuf == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_mutex_lock(&t->olock);
+	for (;;) {
+		struct pollfd p = { .fd = t->ofd, .events = POLLOUT };
+		long ms;
+
+		flush_locked(t);
+		if (t->olen == 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (now.tv_sec - t0.tv_sec) * 1000 +
+		    (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms >= TTY_DRAIN_MS || poll(&p, 1,
+		    (int)(TTY_DRAIN_MS - ms)) <= 0) {
+			t->dropped += t->olen;
+			t->olen = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->olock);
+	if (t->dropped > 0) {
+		snprintf(msg, sizeof(msg), "bhyve: %s: %llu bytes of console "
+		    "output dropped (it was not being read)\n", t->what,
+		    (unsigned long long)t->dropped);
+		tty_stderr_wait(msg, 1000);
+	}
+}
+
+void tty_stderr_wait(const char *msg, int wait_ms)
+{
+	static int fd = -2;
+	size_t len = strlen(msg), off = 0;
+
+	/* stderr may be a pipe nobody reads: never wait on it for long. */
+	if (fd == -2) {
+		fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK |
+		    O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			fd = -1;
+	}
+	while (off < len) {
+		struct pollfd p = { .events = POLLOUT };
+		ssize_t n = write(fd >= 0 ? fd : STDERR_FILENO, msg + off,
+		    len - off);
+
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		p.fd = fd >= 0 ? fd : STDERR_FILENO;
+		if (n == 0 || fd < 0 || errno != EAGAIN || wait_ms <= 0 ||
+		    poll(&p, 1, wait_ms) <= 0)
+			return;		/* nowhere to report it */
+		wait_ms = 0;		/* one bounded wait per message */
+	}
+}
+
+void tty_stderr(const char *msg)
+{
+	tty_stderr_wait(msg, 0);
 }
 
 void ttybe_rx_enable(struct ttybe *t, bool on)
@@ -185,9 +446,19 @@ void ttybe_close(struct ttybe *t)
 	if (t == NULL)
 		return;
 	ev_del(t->ev);
-	if (!t->stdio)
+	pthread_mutex_lock(&t->olock);
+	ev_del(t->oev);
+	t->oev = NULL;
+	pthread_mutex_unlock(&t->olock);
+	drain(t);
+	if (t->ofd >= 0 && t->ofd != t->wfd)
+		close(t->ofd);
+	if (!t->stdio) {
+		restore_one(t->rfd);
 		close(t->rfd);
-	else
+	} else {
 		stdio_taken = false;
+	}
+	free(t->obuf);
 	free(t);
 }

@@ -5,6 +5,7 @@
 #define BHYVE_TTY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct ttybe;
@@ -21,12 +22,25 @@ int ttybe_open(struct ttybe **out, const char *path, ttybe_readable_t cb,
 int ttybe_start(struct ttybe *t);
 /* Read up to len bytes; 0 when none available or at end of input. */
 int ttybe_read(struct ttybe *t, uint8_t *buf, unsigned len);
+/* Queue a byte for output; never blocks (any thread).  Bytes that do not
+ * fit the bounded buffer are dropped and counted; ttybe_close() drains
+ * for a bounded time and reports the count on stderr. */
 void ttybe_write(struct ttybe *t, uint8_t byte);
+/* One line of output state for diagnostics (SIGUSR2 dump). */
+int ttybe_describe(struct ttybe *t, char *buf, size_t len);
 /* Pause/resume input (flow control from the device's FIFO). */
 void ttybe_rx_enable(struct ttybe *t, bool on);
 void ttybe_close(struct ttybe *t);
 
-/* Put every terminal we changed back as it was; async-signal-safe. */
+/* Write a message to stderr without ever blocking (stderr may be a pipe
+ * nobody reads): through a non-blocking description of our own, opened at
+ * the first call.  Event loop or main thread; not from signal handlers. */
+void tty_stderr(const char *msg);
+/* The same, waiting at most wait_ms for room once (messages at exit). */
+void tty_stderr_wait(const char *msg, int wait_ms);
+
+/* Put every terminal we changed back as it was (and the file status flags
+ * of any description we made non-blocking); async-signal-safe. */
 void tty_restore_all(void);
 
 #endif

@@ -37,9 +37,13 @@ struct lpc_uart {
 	uint8_t irq;
 	uint16_t port;
 	const char *name;
-	/* THR writes are queued by KVM (coalesced) while they only
-	 * transmit; see uart_tx_queueable(). */
-	pthread_mutex_t qlock;
+	/* THR writes are always queued by KVM (coalesced) when it can:
+	 * they are replayed in order before the next exit of any vCPU
+	 * (every read of a UART register exits) and from the event loop's
+	 * flush timer, and the model raises THRE when a replayed write
+	 * calls for it.  Registered once: changing KVM's I/O bus costs a
+	 * grace period, which Linux's IER toggling around every burst
+	 * would pay each time. */
 	bool queued;
 };
 
@@ -200,16 +204,6 @@ static void lpc_uart_readable(void *arg)
 		uart_rx(&lu->uart, buf, (unsigned)n);
 }
 
-/* Called with qlock held after a register that decides it changed. */
-static void lpc_uart_update_queueing(struct lpc_uart *lu)
-{
-	bool q = uart_tx_queueable(&lu->uart);
-
-	if (q != lu->queued &&
-	    vm_coalesce_pio(lu->vm, lu->port + UART_RBR_THR, 1, q) == 0)
-		lu->queued = q;
-}
-
 static int lpc_uart_pio(void *arg, uint16_t port, int size, bool in,
     uint32_t *val)
 {
@@ -224,12 +218,7 @@ static int lpc_uart_pio(void *arg, uint16_t port, int size, bool in,
 		*val = uart_read(&lu->uart, port & 7);
 		return 0;
 	}
-	pthread_mutex_lock(&lu->qlock);
 	uart_write(&lu->uart, port & 7, (uint8_t)*val);
-	if ((port & 7) == UART_IER || (port & 7) == UART_LCR ||
-	    (port & 7) == UART_MCR)
-		lpc_uart_update_queueing(lu);
-	pthread_mutex_unlock(&lu->qlock);
 	return 0;
 }
 
@@ -246,7 +235,6 @@ static int lpc_uarts_init(struct vm *vm)
 		lu->irq = com[i].irq;
 		lu->port = com[i].port;
 		lu->name = com[i].name;
-		pthread_mutex_init(&lu->qlock, NULL);
 		uart_init(&lu->uart, &lpc_uart_ops, lu);
 		if (path != NULL && ttybe_open(&lu->be, path,
 		    lpc_uart_readable, lu) != 0)
@@ -254,9 +242,8 @@ static int lpc_uarts_init(struct vm *vm)
 		if (pio_register(com[i].port, 8, lpc_uart_pio, lu,
 		    com[i].name) != 0)
 			return -1;
-		pthread_mutex_lock(&lu->qlock);
-		lpc_uart_update_queueing(lu);
-		pthread_mutex_unlock(&lu->qlock);
+		lu->queued = vm_coalesce_pio(vm, lu->port + UART_RBR_THR, 1,
+		    true) == 0;
 	}
 	return 0;
 }
@@ -268,6 +255,44 @@ int lpc_start(void)
 		if (uarts[i] && uarts[i]->be && ttybe_start(uarts[i]->be) != 0)
 			return -1;
 	return 0;
+}
+
+/* Append to a line, never past its end. */
+static size_t add(size_t size, size_t n, int r)
+{
+	if (r < 0)
+		return n;
+	n += (size_t)r;
+	return n < size ? n : size - 1;
+}
+
+void lpc_dump(void)
+{
+	char line[512];
+	size_t n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(com); i++) {
+		struct lpc_uart *lu = uarts[i];
+
+		if (lu == NULL)
+			continue;
+		n = add(sizeof(line), 0, snprintf(line, sizeof(line),
+		    "bhyve: %s (port 0x%x, IRQ %u, THR writes %s): ",
+		    lu->name, lu->port, lu->irq,
+		    lu->queued ? "queued by KVM" : "exit"));
+		n = add(sizeof(line), n, uart_describe(&lu->uart,
+		    line + n, sizeof(line) - n));
+		if (lu->be) {
+			n = add(sizeof(line), n, snprintf(line + n,
+			    sizeof(line) - n, "; backend "));
+			n = add(sizeof(line), n, ttybe_describe(lu->be,
+			    line + n, sizeof(line) - n));
+		}
+		snprintf(line + n, sizeof(line) - n, "\n");
+		if (n == sizeof(line) - 1)
+			line[n - 1] = '\n';
+		tty_stderr(line);
+	}
 }
 
 void lpc_fini(void)

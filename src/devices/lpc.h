@@ -16,5 +16,8 @@ int lpc_check(void);
 /* Attach the serial backends to the event loop. */
 int lpc_start(void);
 void lpc_fini(void);
+/* Print every UART's registers and its backend's output state on stderr
+ * (bhyve's SIGUSR2 state dump; event loop thread). */
+void lpc_dump(void);
 
 #endif

@@ -1,5 +1,6 @@
 #include "devices/uart16550.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static unsigned fifo_cap(const struct uart *u)
@@ -92,6 +93,8 @@ static void update_irq(struct uart *u)
 
 	if (level != u->irq_level) {
 		u->irq_level = level;
+		if (level)
+			u->irq_raises++;
 		if (u->ops && u->ops->set_irq)
 			u->ops->set_irq(u->arg, level);
 	}
@@ -174,6 +177,7 @@ void uart_write(struct uart *u, unsigned offset, uint8_t val)
 			fifo_put(u, val);
 		else if (u->ops && u->ops->tx)
 			u->ops->tx(u->arg, val);
+		u->tx_count++;
 		u->thre_pending = true;
 		break;
 	case UART_IER:
@@ -239,13 +243,19 @@ unsigned uart_rx_space(struct uart *u)
 	return s;
 }
 
-bool uart_tx_queueable(struct uart *u)
+int uart_describe(struct uart *u, char *buf, size_t len)
 {
-	bool q;
+	int n;
 
 	pthread_mutex_lock(&u->lock);
-	q = !(u->lcr & UART_LCR_DLAB) && !(u->mcr & UART_MCR_LOOP) &&
-	    !(u->ier & UART_IER_ETBEI);
+	n = snprintf(buf, len, "IER %02x IIR %02x LCR %02x MCR %02x LSR %02x "
+	    "MSR %02x FCR %02x RX FIFO %u, THRE pending %d, IRQ line %s, "
+	    "%llu bytes sent, %llu interrupts raised", u->ier,
+	    intr_reason(u) | ((u->fcr & 1) ? UART_IIR_FIFO : 0), u->lcr,
+	    u->mcr, u->lsr | (u->fifo_count ? UART_LSR_DR : 0), u->msr,
+	    u->fcr, u->fifo_count, u->thre_pending,
+	    u->irq_level ? "high" : "low", (unsigned long long)u->tx_count,
+	    (unsigned long long)u->irq_raises);
 	pthread_mutex_unlock(&u->lock);
-	return q;
+	return n;
 }

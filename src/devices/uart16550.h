@@ -1,12 +1,17 @@
 /* NS16550A UART model: registers, 16-byte receive FIFO, interrupt
  * identification and priorities, loopback.  Transmission is instant, so the
- * transmit holding register is always empty.  Independent of KVM and of the
+ * transmit holding register is always empty.  A THR write may be handled
+ * late (KVM queues it in the coalesced ring and it is replayed before the
+ * next exit): the model raises THRE then, if IER asks for it, so the
+ * result is the same as if it had been handled at once for a guest that
+ * reads any UART register before relying on it.  Independent of KVM and of the
  * I/O port bus: the LPC and PCI serial devices wrap it. */
 #ifndef BHYVE_UART16550_H
 #define BHYVE_UART16550_H
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define UART_FIFO_SIZE 16
@@ -69,6 +74,7 @@ struct uart {
 	uint8_t ier, lcr, mcr, lsr, msr, fcr, scr, dll, dlm;
 	bool thre_pending;
 	bool irq_level;
+	uint64_t tx_count, irq_raises;	/* statistics for uart_describe() */
 	uint8_t fifo[UART_FIFO_SIZE];
 	unsigned fifo_head, fifo_count;
 	const struct uart_ops *ops;
@@ -81,10 +87,8 @@ void uart_write(struct uart *u, unsigned offset, uint8_t val);
 /* Deliver received bytes; returns how many fitted in the FIFO. */
 unsigned uart_rx(struct uart *u, const uint8_t *buf, unsigned len);
 unsigned uart_rx_space(struct uart *u);
-/* Whether a write to offset 0 would now only transmit a byte: not the
- * divisor latch, no loopback, no transmit interrupt to raise.  Such writes
- * may be queued and replayed later (KVM coalesced I/O) without the guest
- * being able to tell, as transmission is instant anyway. */
-bool uart_tx_queueable(struct uart *u);
+/* One line describing the registers and interrupt state (diagnostics);
+ * no side effects on the guest-visible state.  Returns snprintf's value. */
+int uart_describe(struct uart *u, char *buf, size_t len);
 
 #endif

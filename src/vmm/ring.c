@@ -75,6 +75,9 @@ static void replay_write(struct vm *vm, const struct kvm_coalesced_mmio *e)
 		    (unsigned)e->phys_addr, last_error());
 }
 
+/* Replays at most ring_max entries per call: everything queued before
+ * the caller looked (the ring holds fewer), never an unbounded run while
+ * other vCPUs keep queueing. */
 void vm_flush_coalesced(struct vm *vm)
 {
 	struct kvm_coalesced_mmio_ring *r = vm->ring;
@@ -82,7 +85,7 @@ void vm_flush_coalesced(struct vm *vm)
 	if (r == NULL)
 		return;
 	pthread_mutex_lock(&vm->ring_lock);
-	for (;;) {
+	for (uint32_t done = 0; done < vm->ring_max; done++) {
 		uint32_t first = __atomic_load_n(&r->first, __ATOMIC_RELAXED);
 		uint32_t last = __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
 		struct kvm_coalesced_mmio e;

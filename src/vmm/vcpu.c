@@ -204,7 +204,8 @@ static const exit_handler_t exit_handlers[] = {
 	[KVM_EXIT_INTR] = exit_intr,
 };
 
-/* ---- exit statistics (BHYVE_TRACE) ---- */
+/* ---- exit statistics: counted always (the SIGUSR2 dump prints them);
+ * BHYVE_TRACE adds per-port counts and milestones ---- */
 
 static void trace_exit(struct vcpu *v, uint32_t reason)
 {
@@ -212,12 +213,11 @@ static void trace_exit(struct vcpu *v, uint32_t reason)
 
 	for (size_t i = 0; i < ARRAY_SIZE(v->exits); i++)
 		total += v->exits[i];
-	if (total == 0)
+	if (total == 1)
 		trace_point("vcpu %u: first exit, reason %u", v->index, reason);
 	else if ((total & 4095) == 0)
 		trace_point("vcpu %u: %llu exits", v->index,
 		    (unsigned long long)total);
-	v->exits[reason < ARRAY_SIZE(v->exits) ? reason : 0]++;
 	if (reason == KVM_EXIT_IO && v->pio_exits != NULL)
 		v->pio_exits[v->run->io.port * 2u +
 		    (v->run->io.direction == KVM_EXIT_IO_OUT)]++;
@@ -352,7 +352,12 @@ static void *vcpu_thread(void *arg)
 
 	while (!atomic_load(&vm->stopping)) {
 		uint32_t reason;
-		int rr = ioctl(v->fd, KVM_RUN, 0), err = errno;
+		int rr, err;
+
+		__atomic_store_n(&v->in_run, true, __ATOMIC_RELAXED);
+		rr = ioctl(v->fd, KVM_RUN, 0);
+		err = errno;
+		__atomic_store_n(&v->in_run, false, __ATOMIC_RELAXED);
 
 		if (atomic_load(&v->probe))
 			vcpu_probe(v);
@@ -364,6 +369,9 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		reason = v->run->exit_reason;
+		v->exits[reason < ARRAY_SIZE(v->exits) ? reason : 0]++;
+		if (reason == KVM_EXIT_IO)
+			v->last_port = v->run->io.port;
 		if (trace_on)
 			trace_exit(v, reason);
 		/* Writes the guest queued before this exit happened first. */

@@ -52,9 +52,13 @@ struct vcpu {
 	cpu_set_t cpuset;	/* host CPUs this vCPU may run on (-p) */
 	_Atomic pid_t tid;	/* the thread's id, for /proc (halt check) */
 	atomic_bool probe;	/* halt check: report MP state and RFLAGS.IF */
-	/* Exit statistics, only with BHYVE_TRACE (see util.h). */
+	/* Exit statistics: counts by reason, always kept (written by the
+	 * vCPU thread only; read racily by the SIGUSR2 dump); per-port
+	 * counts only with BHYVE_TRACE (see util.h). */
 	uint64_t exits[64];
 	uint32_t *pio_exits;	/* [port * 2 + is_out] */
+	bool in_run;		/* inside KVM_RUN (else handling an exit) */
+	uint16_t last_port;	/* port of the last I/O exit */
 };
 
 struct vm {
@@ -113,7 +117,8 @@ int vm_coalesce_pio(struct vm *vm, uint16_t port, uint16_t len, bool on);
 /* Map / unmap the ring page (vm_create_vcpus, vm_destroy). */
 void vm_map_coalesced_ring(struct vm *vm);
 void vm_unmap_coalesced_ring(struct vm *vm);
-/* Replay the queued writes through the port/MMIO tables, in order. */
+/* Replay the queued writes through the port/MMIO tables, in order; at
+ * most the ring's size per call. */
 void vm_flush_coalesced(struct vm *vm);
 /* Whether there is anything queued (cheap, lock-free). */
 bool vm_coalesced_pending(const struct vm *vm);
@@ -128,6 +133,10 @@ bool vm_coalesced_pending(const struct vm *vm);
  * halted with interrupts disabled (or were never started by an INIT/SIPI),
  * the VM ends with VM_EXIT_HALT.  Never blocks. */
 void vm_check_halt(struct vm *vm);
+/* bhyve's state dump (SIGUSR2, event loop thread): per-vCPU exit counts,
+ * the coalesced ring, the in-kernel PIC and IOAPIC (KVM_GET_IRQCHIP), on
+ * stderr without blocking.  vmm/dump.c */
+void vm_dump_state(struct vm *vm);
 
 /* Drive an ISA interrupt line (0..15) of the in-kernel PIC/IOAPIC. */
 int vm_isa_irq(struct vm *vm, unsigned irq, bool level);

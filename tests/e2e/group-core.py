@@ -31,8 +31,7 @@ def check_boot_shell():
     up = con.expect(rb"BHYVE-GUEST-UP uname=(\S+) cpus=(\d+)")
     report("stock-kernel-boots", up is not None, "no BHYVE-GUEST-UP marker")
     if up is None:
-        proc.kill()
-        proc.wait()
+        kill_with_dump(proc, con)
         return
     print("  (guest up after %.1f s)" % (time.time() - t0), flush=True)
     report("smp-2-vcpus", up.group(2) == b"2",
@@ -64,7 +63,7 @@ def check_boot_shell():
     ok = m is not None and abs(int(m.group(1)) - time.time()) < 120
     report("rtc-time", ok, m.group(1).decode() if m else "no answer")
     con.send("reboot -f\r")
-    rc = wait_exit(proc, 120)
+    rc = wait_exit(proc, 120, con=con)
     while con.pump(0.2):
         pass
     report("reboot-exit-status-0", rc == 0, "exit status %s" % rc)

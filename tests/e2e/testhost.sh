@@ -318,7 +318,10 @@ do_prepare() {
 		[ -f "$CACHE/env" ] || die "no $CACHE/env"
 		return 0
 	fi
-	ensure_pkgs qemu-system-x86 busybox-static cpio kmod xz-utils zstd binutils pciutils
+	ensure_pkgs busybox-static cpio kmod xz-utils zstd binutils pciutils
+	# QEMU 10 from bookworm-backports, never the suite's 7.2 (its TCG
+	# aborts when a nested guest runs UEFI firmware).
+	"$SELF_DIR/../backports.sh" || die "cannot install QEMU from bookworm-backports (tests/backports.sh)"
 	mkdir -p "$CACHE"
 	exec 9>"$CACHE/.lock"
 	flock 9
@@ -425,7 +428,7 @@ do_run() {
 	} >"$rundir/cmd.sh"
 
 	local timeout=${BHYVE_TESTHOST_TIMEOUT:-900} rc=0 qpid tpid
-	log "booting test host (kernel $KVER, -smp ${BHYVE_TESTHOST_SMP:-2}, timeout ${timeout}s, run dir $rundir)"
+	log "booting test host ($(qemu-system-x86_64 --version | head -n1), kernel $KVER, -smp ${BHYVE_TESTHOST_SMP:-2}, timeout ${timeout}s, run dir $rundir)"
 	timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
 		-accel "${BHYVE_TESTHOST_ACCEL:-tcg}" -cpu "${BHYVE_TESTHOST_CPU:-EPYC,+svm,-xsave}" -m "${BHYVE_TESTHOST_MEM:-4096}" -smp "${BHYVE_TESTHOST_SMP:-2}" \
 		-nographic -no-reboot -nodefaults -serial stdio \

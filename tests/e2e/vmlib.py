@@ -7,6 +7,7 @@ fewer checks than planned.  Standard library only."""
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -17,6 +18,8 @@ KERNEL = os.environ["KERNEL"]
 VMLINUX = os.environ.get("VMLINUX", "")
 INITRD = os.environ["GUEST_INITRD"]
 LOGDIR = os.environ.get("BHYVE_TEST_RUNDIR", "/tmp")
+# Console logs and bhyve state dumps of this group: the run dir survives a
+# failed group (tests/run.sh prints its path).
 BOOT_TIMEOUT = 240
 
 results = []
@@ -80,12 +83,38 @@ def bhyve_args(*extra, kernel=None, cmdline="console=ttyS0", com1="stdio",
             "-o", "boot.cmdline=" + cmdline, name]
 
 
-def wait_exit(proc, timeout):
+def kill_with_dump(proc, con=None):
+    """A guest that missed its marker or its exit: ask bhyve for its state
+    dump (SIGUSR2: vCPU exits, UART registers, coalesced ring, PIC/IOAPIC,
+    on bhyve's stderr; keep that in the group's log), then kill it."""
+    if proc.poll() is None:
+        print("  (sending SIGUSR2 to bhyve pid %d for its state dump, then "
+              "killing it; logs in %s)" % (proc.pid, LOGDIR), flush=True)
+        try:
+            proc.send_signal(signal.SIGUSR2)
+        except OSError:
+            pass
+        end = time.time() + 2
+        while time.time() < end:
+            if con is not None:
+                con.pump(0.2)
+            else:
+                time.sleep(0.2)
+        proc.kill()
+    proc.wait()
+
+
+def wait_exit(proc, timeout, dump=True, con=None):
+    """Exit status, or None when bhyve had to be killed (after a state
+    dump unless dump=False)."""
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        if dump:
+            kill_with_dump(proc, con)
+        else:
+            proc.kill()
+            proc.wait()
         return None
 
 
@@ -100,10 +129,10 @@ def run_script_boot(name, args, script, timeout=BOOT_TIMEOUT):
     if con.expect(rb"BHYVE-GUEST-SCRIPT", timeout) is not None:
         proc.stdin.write(script.encode())
         proc.stdin.flush()
-    end = time.time() + timeout
-    while time.time() < end and con.pump(1.0) is not None:
-        pass
-    rc = wait_exit(proc, 10)
+        end = time.time() + timeout
+        while time.time() < end and con.pump(1.0) is not None:
+            pass
+    rc = wait_exit(proc, 10, con=con)
     out = open(os.path.join(LOGDIR, name + ".log"), "rb").read().decode(
         errors="replace")
     print("  (%s: %.1f s)" % (name, time.time() - t0), flush=True)

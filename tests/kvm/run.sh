@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # kvm tier: tiny project-built guests run under build/bhyve on /dev/kvm.
-# Prints "PASS: kvm/NAME" or "FAIL: kvm/NAME: why" per test.
-# Usage: run.sh [--only-nested]   (tests that need real hardware
-# virtualization semantics, run by the e2e tier inside the test host)
+# Prints "PLAN: N" first (the number of checks it must run), then
+# "PASS: kvm/NAME" or "FAIL: kvm/NAME: why" per check.
+# Usage: run.sh [--nested] [--plan | --no-plan]
+#   --nested   the checks that need real hardware virtualization semantics
+#              (run inside the nested test host only)
+#   --plan     print N only and exit; --no-plan: no PLAN line (a caller
+#              that runs both sets announces their sum)
+# Keep PLAN_MAIN and PLAN_NESTED equal to the number of checks below.
+PLAN_MAIN=18
+PLAN_NESTED=1
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -10,8 +17,19 @@ B=${BHYVE:-$top/build/bhyve}
 G=$here/guests
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-nested=0
-[ "${1:-}" = "--nested" ] && nested=1
+nested=0 planmode=print
+for a in "$@"; do
+	case $a in
+	--nested) nested=1 ;;
+	--plan) planmode=only ;;
+	--no-plan) planmode=none ;;
+	*) echo "usage: $0 [--nested] [--plan | --no-plan]" >&2; exit 2 ;;
+	esac
+done
+nplan=$PLAN_MAIN
+[ $nested = 1 ] && nplan=$PLAN_NESTED
+[ $planmode = only ] && { echo "$nplan"; exit 0; }
+[ $planmode = print ] && echo "PLAN: $nplan"
 
 if [ ! -x "$B" ]; then
 	echo "FAIL: kvm/setup: $B not built"

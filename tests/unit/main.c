@@ -109,6 +109,7 @@ int main(void)
 	failed += run_acpi_tests();
 	failed += run_net_tests();
 	failed += run_vtnet_tests();
+	failed += run_tty_tests();
 	unit_reset_globals();
 	if (failed)
 		fprintf(stderr, "unit tests: %d failed\n", failed);

@@ -39,6 +39,7 @@ int run_hpet_tests(void);
 int run_acpi_tests(void);
 int run_net_tests(void);
 int run_vtnet_tests(void);
+int run_tty_tests(void);
 
 /* Helpers (main.c) */
 

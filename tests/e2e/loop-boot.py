@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Boot loop (not a group; run it by hand in the test host) that hunts the
+intermittent console hang: the stock kernel, 2 vCPUs, a verbose console on
+a pty, host-side decompression, bhyvetest=reboot; each boot must print its
+init marker within LOOP_TIMEOUT seconds.  A boot that misses it gets
+SIGUSR2 (bhyve's state dump on stderr, kept in the run dir) and is killed.
+
+  testhost.sh run tests/e2e/run-group.sh loop-boot.py [BOOTS [TIMEOUT [BHYVE[,BHYVE2...]]]]
+
+With several binaries the boots alternate between them and the marker
+times are summarised per binary (a fair A/B comparison in one test host).
+"""
+
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+
+import vmlib
+from vmlib import *  # noqa: F401,F403
+
+boots = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+limit = int(sys.argv[2]) if len(sys.argv) > 2 else 120
+bins = sys.argv[3].split(",") if len(sys.argv) > 3 else [vmlib.BHYVE]
+hung = slow = 0
+times = []
+per_bin = {b: [] for b in bins}
+for i in range(boots):
+    vmlib.BHYVE = bins[i % len(bins)]
+    master, slave = pty.openpty()
+    err = open(os.path.join(LOGDIR, "loop-%d.stderr" % i), "wb")
+    args = bhyve_args("-o", "boot.decompress=true", cpus="2", mem="512M",
+                      cmdline="console=ttyS0 bhyvetest=reboot")
+    t0 = time.time()
+    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=err,
+                            start_new_session=True)
+    con = Console(master, "loop-%d.log" % i)
+    up = con.expect(rb"BHYVE-GUEST-UP", limit)
+    dt = time.time() - t0
+    if up is None:
+        hung += 1
+        print("boot %d: NO MARKER after %.0f s; state dump in loop-%d.stderr"
+              % (i, dt, i), flush=True)
+        proc.send_signal(signal.SIGUSR2)
+        time.sleep(2)
+        while con.pump(0.5):
+            pass
+        proc.kill()
+        proc.wait()
+    else:
+        times.append(dt)
+        per_bin[vmlib.BHYVE].append(dt)
+        rc = wait_exit(proc, 60)
+        print("boot %d: marker after %.1f s, exit %s (%s)" % (i, dt, rc,
+                                                          vmlib.BHYVE),
+              flush=True)
+        if rc != 0:
+            slow += 1
+    os.close(master)
+    os.close(slave)
+    err.close()
+print("loop: %d boots, %d without the marker within %d s, %d bad exits, "
+      "marker times %s" % (boots, hung, limit, slow,
+                           " ".join("%.0f" % t for t in times)), flush=True)
+for b, ts in per_bin.items():
+    ts = sorted(ts)
+    if ts:
+        print("loop: %s: %d boots, median marker time %.1f s (min %.1f, max "
+              "%.1f)" % (b, len(ts), ts[len(ts) // 2], ts[0], ts[-1]),
+              flush=True)
+sys.exit(1 if hung else 0)

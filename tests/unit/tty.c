@@ -1,0 +1,93 @@
+/* Terminal backend output: src/backends/tty.c (never blocks, bounded
+ * buffer, drops counted, terminal restored when the backend closes). */
+#include "unit.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backends/tty.h"
+
+static void no_input(void *arg)
+{
+	(void)arg;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_pts_output_never_blocks(void **state)
+{
+	int m, s;
+	struct termios before, during, after;
+	struct ttybe *t = NULL;
+	char desc[300], path[64];
+	size_t buffered;
+	unsigned long long written, dropped;
+	const unsigned total = 256u << 10;
+	uint8_t got[512];
+	ssize_t n;
+	double t0;
+
+	(void)state;
+	m = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(m >= 0);
+	assert_int_equal(grantpt(m), 0);
+	assert_int_equal(unlockpt(m), 0);
+	snprintf(path, sizeof(path), "%s", ptsname(m));
+	s = open(path, O_RDWR | O_NOCTTY);
+	assert_true(s >= 0);
+	assert_int_equal(tcgetattr(s, &before), 0);
+
+	assert_int_equal(ttybe_open(&t, path, no_input, NULL), 0);
+	assert_int_equal(tcgetattr(s, &during), 0);
+	assert_false(during.c_lflag & ICANON);	/* raw while open */
+
+	/* Nobody reads the master: the writer must not wait. */
+	t0 = now();
+	for (unsigned i = 0; i < total; i++)
+		ttybe_write(t, (uint8_t)('a' + i % 26));
+	assert_true(now() - t0 < 2.0);
+	assert_true(ttybe_describe(t, desc, sizeof(desc)) < (int)sizeof(desc));
+	assert_non_null(strstr(desc, "output buffered"));
+	assert_int_equal(sscanf(strstr(desc, "output buffered"),
+	    "output buffered %zu, written %llu, dropped %llu", &buffered,
+	    &written, &dropped), 3);
+	assert_int_equal(buffered + written + dropped, total);
+	assert_int_equal(buffered, 64u << 10);	/* the buffer is full */
+	assert_true(dropped > 0);
+
+	/* What arrived is the start of the stream, unchanged. */
+	n = read(m, got, sizeof(got));
+	assert_true(n > 0);
+	for (ssize_t i = 0; i < n; i++)
+		assert_int_equal(got[i], 'a' + i % 26);
+
+	unit_mute();		/* the drop report goes to stderr */
+	ttybe_close(t);		/* bounded drain, then restore */
+	unit_unmute();
+	assert_int_equal(tcgetattr(s, &after), 0);
+	assert_int_equal(after.c_lflag, before.c_lflag);
+	assert_int_equal(after.c_iflag, before.c_iflag);
+	assert_int_equal(after.c_oflag, before.c_oflag);
+	assert_int_equal(after.c_cflag, before.c_cflag);
+	close(s);
+	close(m);
+}
+
+int run_tty_tests(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pts_output_never_blocks),
+	};
+	return cmocka_run_group_tests_name("tty", tests, NULL, NULL);
+}
