@@ -9,7 +9,7 @@
 #              that runs both sets announces their sum)
 # Keep PLAN_MAIN and PLAN_NESTED equal to the number of checks below.
 PLAN_MAIN=18
-PLAN_NESTED=1
+PLAN_NESTED=2
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
