@@ -208,3 +208,42 @@ int parse_bool(const char *s, bool *out)
 	}
 	return -1;
 }
+
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip,
+    void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < n && done < len; i++) {
+		size_t l = iov[i].iov_len, k;
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		k = l - skip < len - done ? l - skip : len - done;
+		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip, k);
+		done += k;
+		skip = 0;
+	}
+	return done;
+}
+
+size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip,
+    const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < n && done < len; i++) {
+		size_t l = iov[i].iov_len, k;
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		k = l - skip < len - done ? l - skip : len - done;
+		memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)buf + done,
+		    k);
+		done += k;
+		skip = 0;
+	}
+	return done;
+}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 /* Round x up to a multiple of a (a power of two), in x's type. */
@@ -41,5 +42,16 @@ int parse_uint_range(const char *s, unsigned lo, unsigned hi, unsigned *out);
 int parse_memsize(const char *s, uint64_t *bytes);
 /* true/on/yes/1 and false/off/no/0 */
 int parse_bool(const char *s, bool *out);
+
+/* Copy between scatter-gather segments (a virtqueue chain, a frame) and a
+ * flat buffer, starting `skip` bytes into the segments; return the bytes
+ * copied (short when the segments end first).  E.g. the device-readable header of a request:
+ * iov_to_buf(iov, c.nout, 0, &hdr, sizeof(hdr)); its status byte at the
+ * end of the writable part: iov_from_buf(iov + c.nout, c.nin,
+ * c.inlen - 1, &st, 1). */
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip,
+    void *buf, size_t len);
+size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip,
+    const void *buf, size_t len);
 
 #endif

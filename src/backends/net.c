@@ -217,29 +217,6 @@ ssize_t netbe_peek_recvlen(struct netbe *be)
 	}
 }
 
-/* Copy len bytes of src to the iov starting at byte `off`; returns the
- * bytes copied (short when the iov ends). */
-static size_t to_iov(const struct iovec *iov, int n, size_t off,
-    const uint8_t *src, size_t len)
-{
-	size_t done = 0;
-
-	for (int i = 0; i < n && done < len; i++) {
-		size_t l = iov[i].iov_len, c;
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		c = l - off;
-		if (c > len - done)
-			c = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off, src + done, c);
-		done += c;
-		off = 0;
-	}
-	return done;
-}
-
 ssize_t netbe_recv(struct netbe *be, const struct iovec *iov, int iovcnt)
 {
 	const uint8_t *f;
@@ -262,10 +239,10 @@ ssize_t netbe_recv(struct netbe *be, const struct iovec *iov, int iovcnt)
 	memset(hdr, 0, sizeof(hdr));
 	if (bh && fh)
 		memcpy(hdr, f, bh < fh ? bh : fh);
-	c = to_iov(iov, iovcnt, 0, hdr, fh);
+	c = iov_from_buf(iov, (unsigned)iovcnt, 0, hdr, fh);
 	data = (size_t)n - bh;
 	if (c == fh)
-		c += to_iov(iov, iovcnt, fh, f + bh, data);
+		c += iov_from_buf(iov, (unsigned)iovcnt, fh, f + bh, data);
 	be->ops->consume(be);
 	return (ssize_t)c;
 }

@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "util.h"
+
 struct guest_mem;
 struct vq;
 
@@ -106,16 +108,8 @@ bool vq_has_descs(struct vq *vq);
  * enabling, re-check vq_has_descs() to close the race. */
 void vq_set_notify(struct vq *vq, bool enable);
 
-/* Copy between a chain's segments and a flat buffer, starting `skip`
- * bytes into the segments; return the bytes copied (short when the
- * segments end first).  E.g. the device-readable header of a request:
- * iov_to_buf(iov, c.nout, 0, &hdr, sizeof(hdr)); its status byte at the
- * end of the writable part: iov_from_buf(iov + c.nout, c.nin,
- * c.inlen - 1, &st, 1). */
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip,
-    void *buf, size_t len);
-size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip,
-    const void *buf, size_t len);
+/* iov_to_buf()/iov_from_buf() (util.h) copy between a chain's segments
+ * and a flat buffer. */
 
 /* Event index rule (virtio 1.2, 2.7.10): notify when new_idx has moved
  * past event_idx since old_idx. */
