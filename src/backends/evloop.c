@@ -71,17 +71,26 @@ int evloop_init(void)
 	return 0;
 }
 
-void evloop_fini(void)
+/* The queued calls, taken off the queue in order. */
+static struct call *take_calls(void)
 {
-	struct call *c, *n;
+	struct call *c;
 
-	free_dead();
 	pthread_mutex_lock(&lock);
 	c = calls;
 	calls = NULL;
 	calls_tail = &calls;
 	pthread_mutex_unlock(&lock);
-	for (; c != NULL; c = n) {
+	return c;
+}
+
+void evloop_fini(void)
+{
+	struct call *c, *n;
+
+	free_dead();
+	/* Calls nobody will run any more (the loop has ended). */
+	for (c = take_calls(); c != NULL; c = n) {
 		n = c->next;
 		free(c);
 	}
@@ -244,12 +253,7 @@ static void run_calls(void)
 	if (read(wake_fd, &v, sizeof(v)) < 0) {
 		/* nothing pending */
 	}
-	pthread_mutex_lock(&lock);
-	c = calls;
-	calls = NULL;
-	calls_tail = &calls;
-	pthread_mutex_unlock(&lock);
-	for (; c != NULL; c = n) {
+	for (c = take_calls(); c != NULL; c = n) {
 		n = c->next;
 		c->fn(c->arg);
 		free(c);
