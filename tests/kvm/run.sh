@@ -8,7 +8,7 @@
 #   --plan     print N only and exit; --no-plan: no PLAN line (a caller
 #              that runs both sets announces their sum)
 # Keep PLAN_MAIN and PLAN_NESTED equal to the number of checks below.
-PLAN_MAIN=18
+PLAN_MAIN=19
 PLAN_NESTED=2
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
