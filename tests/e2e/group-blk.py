@@ -193,7 +193,7 @@ def check_ro():
 
 
 if __name__ == "__main__":
-    plan(19)
+    plan(18)
     check_rw()
     check_ro()
     finish()
