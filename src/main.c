@@ -168,49 +168,6 @@ static void on_stop(int fd, uint32_t events, void *arg)
 	evloop_quit();
 }
 
-/* Writes KVM queued without an exit (console output) reach their device
- * at the next exit, or at the latest from this timer.  The timer backs off
- * while it finds nothing, so an idle VM costs about one wakeup a second;
- * guests that write the console also read its status, which exits and
- * flushes at once. */
-static struct ev *flush_timer;
-static long flush_period_ms = VM_COALESCED_FLUSH_MS;
-
-static void arm_flush_timer(long ms)
-{
-	uint64_t ns = (uint64_t)ms * 1000000u;
-
-	flush_period_ms = ms;
-	ev_timer_arm(flush_timer, ns, ns);
-}
-
-static void on_flush_timer(void *arg)
-{
-	long next;
-
-	if (vm_coalesced_pending(arg)) {
-		vm_flush_coalesced(arg);
-		next = VM_COALESCED_FLUSH_MS;
-	} else {
-		next = flush_period_ms * 2;
-		if (next > VM_COALESCED_FLUSH_MAX_MS)
-			next = VM_COALESCED_FLUSH_MAX_MS;
-	}
-	if (next != flush_period_ms)
-		arm_flush_timer(next);
-}
-
-static int start_flush_timer(struct vm *vm)
-{
-	if (vm->ring == NULL)
-		return 0;
-	flush_timer = ev_timer_add(on_flush_timer, vm);
-	if (flush_timer == NULL)
-		return -1;
-	arm_flush_timer(VM_COALESCED_FLUSH_MS);
-	return 0;
-}
-
 /* Halt (status 2) detection: about once a second; see vm_check_halt(). */
 #define HALT_CHECK_NS 1000000000ull
 static struct ev *halt_timer;
@@ -346,7 +303,7 @@ static int run_vm(void)
 	if (evloop_init() != 0 || hpet_init(vm) != 0 || lpc_start() != 0 ||
 	    (stop_ev = ev_add(vm->stop_efd, false, on_stop, vm)) == NULL ||
 	    (signal_ev = ev_add(sfd, false, on_signal, vm)) == NULL ||
-	    start_flush_timer(vm) != 0 ||
+	    vm_coalesced_timer_start(vm) != 0 ||
 	    (halt_timer = ev_timer_add(on_halt_timer, vm)) == NULL ||
 	    ev_timer_arm(halt_timer, HALT_CHECK_NS, HALT_CHECK_NS) != 0)
 		return -1;
@@ -371,10 +328,10 @@ static int run_vm(void)
 static void release_loop_resources(void)
 {
 	ev_del(halt_timer);
-	ev_del(flush_timer);
+	vm_coalesced_timer_stop(&the_vm);
 	ev_del(stop_ev);
 	ev_del(signal_ev);
-	halt_timer = flush_timer = stop_ev = signal_ev = NULL;
+	halt_timer = stop_ev = signal_ev = NULL;
 	hpet_fini();
 	if (signal_fd >= 0)
 		close(signal_fd);

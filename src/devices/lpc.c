@@ -200,8 +200,11 @@ static void lpc_uart_readable(void *arg)
 	if (space > sizeof(buf))
 		space = sizeof(buf);
 	n = ttybe_read(lu->be, buf, space);
-	if (n > 0)
+	if (n > 0) {
 		uart_rx(&lu->uart, buf, (unsigned)n);
+		if (lu->queued)
+			vm_coalesced_wake(lu->vm);	/* an echo follows */
+	}
 }
 
 static int lpc_uart_pio(void *arg, uint16_t port, int size, bool in,
@@ -214,6 +217,10 @@ static int lpc_uart_pio(void *arg, uint16_t port, int size, bool in,
 			*val = size == 2 ? 0xffff : 0xffffffff;
 		return 0;
 	}
+	/* The driver is busy with this port: what it writes to THR next is
+	 * queued by KVM and must not wait for an idle-length flush. */
+	if (lu->queued)
+		vm_coalesced_wake(lu->vm);
 	if (in) {
 		*val = uart_read(&lu->uart, port & 7);
 		return 0;

@@ -6,6 +6,7 @@
 #include "bus/mmio.h"
 #include "bus/pio.h"
 #include "util.h"
+#include "backends/evloop.h"
 
 #include <string.h>
 #include <sys/ioctl.h>
@@ -116,4 +117,69 @@ void vm_unmap_coalesced_ring(struct vm *vm)
 	if (vm->ring)
 		munmap(vm->ring, (size_t)sysconf(_SC_PAGESIZE));
 	vm->ring = NULL;
+}
+
+/* ---- the event loop's flush timer ----
+ * Queued writes reach their device at the next exit, or at the latest
+ * from this timer.  It backs off while it finds nothing, so an idle VM
+ * costs about one wakeup a second; vm_coalesced_wake() brings it back to
+ * FLUSH_MS as soon as the device is used again.  The period changes only
+ * by compare-and-swap, so a wake and the timer's own back-off cannot
+ * leave a long period armed after a wake. */
+
+static void arm_period(struct vm *vm, long ms)
+{
+	uint64_t ns = (uint64_t)ms * 1000000u;
+
+	ev_timer_arm(vm->flush_timer, ns, ns);
+}
+
+static void on_flush_timer(void *arg)
+{
+	struct vm *vm = arg;
+	long cur = atomic_load(&vm->flush_period_ms), next;
+
+	if (vm_coalesced_pending(vm)) {
+		vm_flush_coalesced(vm);
+		next = VM_COALESCED_FLUSH_MS;
+	} else {
+		next = cur * 2;
+		if (next > VM_COALESCED_FLUSH_MAX_MS)
+			next = VM_COALESCED_FLUSH_MAX_MS;
+	}
+	if (next != cur &&
+	    atomic_compare_exchange_strong(&vm->flush_period_ms, &cur, next))
+		arm_period(vm, next);
+}
+
+int vm_coalesced_timer_start(struct vm *vm)
+{
+	if (vm->ring == NULL)
+		return 0;
+	vm->flush_timer = ev_timer_add(on_flush_timer, vm);
+	if (vm->flush_timer == NULL)
+		return -1;
+	atomic_store(&vm->flush_period_ms, VM_COALESCED_FLUSH_MS);
+	arm_period(vm, VM_COALESCED_FLUSH_MS);
+	return 0;
+}
+
+void vm_coalesced_timer_stop(struct vm *vm)
+{
+	ev_del(vm->flush_timer);
+	vm->flush_timer = NULL;
+}
+
+void vm_coalesced_wake(struct vm *vm)
+{
+	long cur = atomic_load(&vm->flush_period_ms);
+
+	while (cur > VM_COALESCED_FLUSH_MS) {
+		if (atomic_compare_exchange_weak(&vm->flush_period_ms, &cur,
+		    VM_COALESCED_FLUSH_MS)) {
+			if (vm->flush_timer != NULL)
+				arm_period(vm, VM_COALESCED_FLUSH_MS);
+			return;
+		}
+	}
 }

@@ -89,6 +89,8 @@ struct vm {
 	struct kvm_coalesced_mmio_ring *ring;
 	uint32_t ring_max;	/* entries in the ring */
 	pthread_mutex_t ring_lock;
+	struct ev *flush_timer;	/* the event loop's periodic flush */
+	atomic_long flush_period_ms;	/* its current period */
 
 	/* Halt detection (vm_check_halt): vCPUs still to answer the current
 	 * probe, and how many of those that answered are halted for good. */
@@ -123,9 +125,18 @@ void vm_flush_coalesced(struct vm *vm);
 /* Whether there is anything queued (cheap, lock-free). */
 bool vm_coalesced_pending(const struct vm *vm);
 /* How often the event loop flushes the ring, in milliseconds: every
- * FLUSH_MS while it finds writes, backing off to FLUSH_MAX_MS when idle. */
+ * FLUSH_MS while it finds writes or the device behind a queued port is
+ * busy (vm_coalesced_wake), backing off to FLUSH_MAX_MS when idle. */
 #define VM_COALESCED_FLUSH_MS 20
 #define VM_COALESCED_FLUSH_MAX_MS 1000
+/* Start / stop the flush timer (after evloop_init; main thread). */
+int vm_coalesced_timer_start(struct vm *vm);
+void vm_coalesced_timer_stop(struct vm *vm);
+/* The device behind a queued port is in use (a register access that
+ * exited, input arrived): flush within FLUSH_MS from now on, so output
+ * the guest queues next (an echo) shows at once even after a long idle
+ * stretch.  Any thread; a timer re-arm only on the idle-to-busy edge. */
+void vm_coalesced_wake(struct vm *vm);
 
 /* Status 2 (halted) detection, called about once a second from the event
  * loop: when every vCPU thread sleeps (KVM blocks halted vCPUs in the
