@@ -28,7 +28,7 @@ def check_boot_shell():
     proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave,
                             start_new_session=True)
     con = Console(master, "boot-shell.log")
-    up = con.expect(rb"BHYVE-GUEST-UP uname=(\S+) cpus=(\d+)")
+    up = con.expect(rb"BHYVE-GUEST-UP uname=(\S+) cpus=(\d+) ")
     report("stock-kernel-boots", up is not None, "no BHYVE-GUEST-UP marker")
     if up is None:
         kill_with_dump(proc, con)

@@ -57,7 +57,7 @@ def check_acpid_and_clocks():
         cpus="2", cmdline="console=ttyS0 bhyvetest=script bhyveacpid=1"))
     report("acpi-guest-up", g.up(), "no script marker")
     g.run("echo CS=$(cat %s/available_clocksource)\n" % CS)
-    m = g.expect(rb"CS=([^\r\n]*)")
+    m = g.expect(rb"CS=([^\r\n]*)\r?\n")
     avail = m.group(1).decode() if m else ""
     report("clocksource-hpet-available", "hpet" in avail.split(), avail)
     report("clocksource-acpi_pm-available", "acpi_pm" in avail.split(), avail)
@@ -66,7 +66,7 @@ def check_acpid_and_clocks():
               "sleep 1; read b _ </proc/uptime; "
               "echo CUR=$(cat %s/current_clocksource) UP=$a,$b\n"
               % (cs, CS, CS))
-        m = g.expect(rb"CUR=(\S+) UP=([\d.]+),([\d.]+)")
+        m = g.expect(rb"CUR=(\S+) UP=([\d.]+),([\d.]+)\r?\n")
         ok = False
         why = "no answer"
         if m:

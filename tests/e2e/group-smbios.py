@@ -105,7 +105,7 @@ def check_topology_and_strings():
         cmdline="console=ttyS0 bhyvetest=script", name="smbvm")
     t0 = time.time()
     proc, con = start("smbios-topology", args, env)
-    up = con.expect(rb"BHYVE-GUEST-UP .*cpus=(\d+)")
+    up = con.expect(rb"BHYVE-GUEST-UP .*cpus=(\d+) ")
     up2 = up is not None and con.expect(rb"BHYVE-GUEST-SCRIPT", 60)
     report("smp8-boots", bool(up2), "no script marker")
     if not up2:
