@@ -2,7 +2,7 @@
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
-	-D_GNU_SOURCE -Isrc -MMD -MP
+	-D_GNU_SOURCE -Isrc -MMD -MP $(SANITIZE)
 LDLIBS += -lpthread -llzma -lz -lzstd -luring -lslirp -lmd
 
 BUILD := build
@@ -13,7 +13,7 @@ LIBOBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/unit-tests
 
-.PHONY: all clean test unit kvm e2e guests fuzz
+.PHONY: all clean test unit asan-unit kvm e2e guests fuzz
 all: $(BUILD)/bhyve
 
 $(BUILD)/bhyve: $(OBJS)
@@ -30,6 +30,14 @@ $(UNIT_BIN): $(UNIT_SRCS) $(LIBOBJS)
 
 unit: $(UNIT_BIN)
 
+# The unit tests again under AddressSanitizer and UBSan (any finding is
+# fatal), in a build tree of their own.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+asan-unit:
+	$(MAKE) BUILD=$(BUILD)/asan SANITIZE="$(ASAN_FLAGS)" \
+	    $(BUILD)/asan/unit-tests
+
 # libFuzzer target for the virtqueue chain validator (clang), run bounded.
 FUZZ_SECONDS ?= 30
 $(BUILD)/vq-fuzz: tests/fuzz/vq_fuzz.c src/virtio/queue.c src/vmm/mem.c
@@ -37,7 +45,8 @@ $(BUILD)/vq-fuzz: tests/fuzz/vq_fuzz.c src/virtio/queue.c src/vmm/mem.c
 	clang -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	    -o $@ $^
 fuzz: $(BUILD)/vq-fuzz
-	$(BUILD)/vq-fuzz -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024
+	$(BUILD)/vq-fuzz -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 \
+	    -artifact_prefix=$(BUILD)/fuzz-
 guests:
 	$(MAKE) -C tests/kvm/guests
 

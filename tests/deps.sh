@@ -2,7 +2,7 @@
 # Install the Debian packages the build, the demo and the tests need.
 set -e
 PKGS="gcc make libc6-dev binutils liblzma-dev zlib1g-dev libzstd-dev libmd-dev liburing-dev libslirp-dev \
-libcmocka-dev acpica-tools python3 busybox-static cpio kmod xz-utils zstd pciutils"
+libcmocka-dev acpica-tools clang python3 busybox-static cpio kmod xz-utils zstd pciutils"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \

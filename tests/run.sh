@@ -22,19 +22,54 @@ if ! make -s all build/unit-tests guests >"$log/build" 2>&1; then
 	exit 1
 fi
 
+# unit_run NAME BINARY: runs a cmocka binary, adds its results to the
+# totals.  Its plan is the number of test functions in tests/unit/*.c (each
+# `static void test_NAME(void **state)` is registered exactly once): a
+# binary that runs fewer, or more, is a failure.
+uplan=$(cat tests/unit/*.c | grep -cE '^static void test_[a-z0-9_]+\(void \*\*')
+unit_run() {
+	local name=$1 bin=$2 out="$log/$1" urc up uf
+	"$bin" >"$out" 2>&1
+	urc=$?
+	cat "$out"
+	up=$(awk '/^\[  PASSED  \] [0-9]+ test/ { n += $4 } END { print n + 0 }' "$out")
+	uf=$(awk '/^\[  FAILED  \] [0-9]+ test/ { n += $4 } END { print n + 0 }' "$out")
+	up=${up:-0} uf=${uf:-0}
+	if [ "$up" = 0 ] || { [ "$urc" != 0 ] && [ "$uf" = 0 ]; }; then
+		echo "FAIL: $name: did not run properly (status $urc)"
+		uf=$((uf + 1))
+	elif [ $((up + uf)) != "$uplan" ]; then
+		echo "FAIL: $name: ran $((up + uf)) tests of its plan of $uplan"
+		uf=$((uf + 1))
+	fi
+	pass=$((pass + up)) fail=$((fail + uf))
+	echo "== $name: $up passed, $uf failed (plan $uplan)"
+}
+
 echo "== unit tier"
-build/unit-tests >"$log/unit" 2>&1
-urc=$?
-cat "$log/unit"
-up=$(awk '/^\[  PASSED  \] [0-9]+ test/ { n += $4 } END { print n + 0 }' "$log/unit")
-uf=$(awk '/^\[  FAILED  \] [0-9]+ test/ { n += $4 } END { print n + 0 }' "$log/unit")
-up=${up:-0} uf=${uf:-0}
-if [ "$up" = 0 ] || { [ "$urc" != 0 ] && [ "$uf" = 0 ]; }; then
-	echo "FAIL: unit tier did not run properly (status $urc)"
-	uf=$((uf + 1))
+unit_run unit build/unit-tests
+
+# The same tests built with AddressSanitizer and UBSan (every finding is
+# fatal, leaks included), and the libFuzzer target of the virtqueue chain
+# validator for a bounded time.
+echo "== unit tier under AddressSanitizer and UBSan"
+if make -s asan-unit >"$log/asan-build" 2>&1; then
+	unit_run unit-asan build/asan/unit-tests
+else
+	cat "$log/asan-build"
+	echo "FAIL: unit-asan: build"
+	fail=$((fail + 1))
 fi
-pass=$((pass + up)) fail=$((fail + uf))
-echo "== unit: $up passed, $uf failed"
+echo "== fuzz: virtqueue chain validator (libFuzzer, ${FUZZ_SECONDS:-20} s)"
+if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}" >"$log/fuzz" 2>&1; then
+	tail -3 "$log/fuzz"
+	echo "PASS: fuzz/vq-chain-validator"
+	pass=$((pass + 1))
+else
+	tail -40 "$log/fuzz"
+	echo "FAIL: fuzz/vq-chain-validator: libFuzzer found a problem (its input is kept as build/fuzz-crash-*)"
+	fail=$((fail + 1))
+fi
 
 # check_plan FILE NAME: a group's PLAN (first "PLAN: N" line) against the
 # PASS:/FAIL: lines it printed; adds them to the totals, plus one failure
