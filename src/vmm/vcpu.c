@@ -299,8 +299,13 @@ void vm_check_halt(struct vm *vm)
 	atomic_store(&vm->probe_left, (int)n);
 	for (unsigned i = 0; i < n; i++) {
 		struct vcpu *v = &vm->vcpus[i];
-		atomic_store(&v->probe, true);
+		/* immediate_exit before probe: the vCPU that sees the probe
+		 * also sees (and clears) immediate_exit.  The other order let
+		 * a vCPU answer the probe between the two stores and then
+		 * find immediate_exit set for good: KVM_RUN returned EINTR at
+		 * once, forever, and the guest stopped dead. */
 		v->run->immediate_exit = 1;
+		atomic_store(&v->probe, true);
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 	}
 }
