@@ -292,9 +292,19 @@ void vm_check_halt(struct vm *vm)
 	for (unsigned i = 0; i < n; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		if (!v->started || atomic_load(&v->tid) == 0 ||
-		    !thread_sleeping(atomic_load(&v->tid)))
+		    !__atomic_load_n(&v->in_run, __ATOMIC_RELAXED) ||
+		    !thread_sleeping(atomic_load(&v->tid))) {
+			vm->halt_streak = 0;
 			return;
+		}
 	}
+	/* Kick only when every vCPU was found asleep in KVM_RUN by two
+	 * checks in a row: a halt lasts, while a thread that sleeps for a
+	 * moment (the host scheduling it out) is running again by the next
+	 * check.  A running guest is then never interrupted by a probe. */
+	if (++vm->halt_streak < 2)
+		return;
+	vm->halt_streak = 0;
 	atomic_store(&vm->probe_halted, 0);
 	atomic_store(&vm->probe_left, (int)n);
 	for (unsigned i = 0; i < n; i++) {

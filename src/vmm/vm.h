@@ -95,6 +95,7 @@ struct vm {
 	/* Halt detection (vm_check_halt): vCPUs still to answer the current
 	 * probe, and how many of those that answered are halted for good. */
 	atomic_int probe_left, probe_halted;
+	unsigned halt_streak;	/* checks in a row that found all asleep */
 };
 
 /* Open /dev/kvm and create an empty VM; -1 with a message on failure. */
@@ -139,8 +140,8 @@ void vm_coalesced_timer_stop(struct vm *vm);
 void vm_coalesced_wake(struct vm *vm);
 
 /* Status 2 (halted) detection, called about once a second from the event
- * loop: when every vCPU thread sleeps (KVM blocks halted vCPUs in the
- * kernel), kick them to report their MP state and RFLAGS.IF; when all are
+ * loop: when two calls in a row find every vCPU thread asleep in KVM_RUN
+ * (KVM blocks halted vCPUs in the kernel), kick them to report their MP state and RFLAGS.IF; when all are
  * halted with interrupts disabled (or were never started by an INIT/SIPI),
  * the VM ends with VM_EXIT_HALT.  Never blocks. */
 void vm_check_halt(struct vm *vm);
