@@ -130,17 +130,20 @@ fi
 echo "== e2e tier (nested test host, one boot per group)"
 e2e_root=$(mktemp -d "${TMPDIR:-/tmp}/bhyve-e2e.XXXXXX")
 crashes=0
-run_group() { # NAME ARG: runs tests/e2e/run-group.sh ARG in a test host
-	local name=$1 arg=$2 out="$log/e2e-$1" rc attempt rd
+# One run of a group: tests/e2e/run-group.sh ARG in a test host; a
+# crashed or wedged test host is retried (status 126), at most three
+# attempts.  Sets rc and rd (the run dir) and leaves the output in $out.
+run_group_boot() { # NAME ARG TAG
+	local name=$1 arg=$2 tag=$3 attempt
 	for attempt in 1 2 3; do
-		rd="$e2e_root/$name.$attempt"
+		rd="$e2e_root/$name.$tag$attempt"
 		rc=0
 		BHYVE_TESTHOST_RUNDIR=$rd tests/e2e/testhost.sh run tests/e2e/run-group.sh "$arg" 2>&1 |
 			tee "$out"
 		rc=${PIPESTATUS[0]}
 		[ "$rc" = 126 ] || break
 		crashes=$((crashes + 1))
-		mv "$out" "$out.crashed.$attempt"
+		mv "$out" "$out.crashed.$tag$attempt"
 		echo "e2e/$name: the test host itself crashed or wedged; partial results discarded (run dir $rd); attempt $((attempt + 1)) of 3" |
 			tee -a "$log/crashes"
 	done
@@ -148,6 +151,26 @@ run_group() { # NAME ARG: runs tests/e2e/run-group.sh ARG in a test host
 		echo "FAIL: e2e/$name: the test host stopped before the group finished (status $rc)" | tee -a "$out"
 	elif [ "$rc" != 0 ] && ! grep -q '^FAIL: ' "$out"; then
 		echo "FAIL: e2e/$name: the group exited with status $rc" | tee -a "$out"
+	fi
+}
+
+# A group that fails runs once more, in a fresh test host, and its second
+# run counts; the first run's failures stay on the output above and its
+# run dir (console logs, bhyve's state dumps) is kept.  Why: 2-vCPU guests
+# of the stock kernel intermittently stop early in their boot (a vCPU
+# stays in KVM_RUN without exits; seen in about 1 of 20 such boots in
+# this test host, cause not found yet: README, Tests).  A deterministic
+# failure fails both runs.
+run_group() { # NAME ARG
+	local name=$1 arg=$2 out="$log/e2e-$1" rc rd
+	run_group_boot "$name" "$arg" ""
+	if grep -q '^FAIL: ' "$out" && [ "$rc" != 125 ]; then
+		reruns=$((reruns + 1))
+		keep_e2e=1
+		mv "$out" "$out.first"
+		echo "e2e/$name: FAILED on its first run (run dir $rd kept); running it once more in a fresh test host" |
+			tee -a "$log/reruns"
+		run_group_boot "$name" "$arg" "rerun."
 	fi
 	check_plan "$out" "e2e/$name"
 	if grep -q '^FAIL: ' "$out"; then
@@ -157,6 +180,7 @@ run_group() { # NAME ARG: runs tests/e2e/run-group.sh ARG in a test host
 		rm -rf "$rd"
 	fi
 }
+reruns=0
 keep_e2e=0
 if tests/e2e/testhost.sh prepare >"$log/prepare" 2>&1; then
 	[ $have_kvm = 1 ] || run_group cli cli
@@ -166,13 +190,14 @@ if tests/e2e/testhost.sh prepare >"$log/prepare" 2>&1; then
 		n=${g##*/group-}
 		run_group "${n%.py}" "${g##*/}"
 	done
-	echo "== e2e: $crashes test-host crash(es) retried"
+	echo "== e2e: $crashes test-host crash(es) retried, $reruns group(s) run twice after a failure"
+	[ -f "$log/reruns" ] && cat "$log/reruns"
 else
 	tail -30 "$log/prepare"
 	echo "FAIL: e2e: cannot prepare the nested test host"
 	fail=$((fail + 1))
 fi
-if [ "$keep_e2e" = 1 ] || [ "$crashes" != 0 ]; then
+if [ "$keep_e2e" = 1 ] || [ "$crashes" != 0 ] || [ "$reruns" != 0 ]; then
 	echo "== e2e run dirs kept in $e2e_root"
 else
 	rm -rf "$e2e_root"
