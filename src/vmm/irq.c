@@ -39,8 +39,8 @@ int irq_init(struct vm *vm)
 	}
 	have_ioeventfd = ioctl(vm_fd, KVM_CHECK_EXTENSION,
 	    KVM_CAP_IOEVENTFD) > 0;
-	/* Our table replaces KVM's default one at once, before any vCPU
-	 * runs, so routes never change under a running guest but for MSIs. */
+	/* Our table replaces KVM's default one at once (IRQ 0 on pin 2),
+	 * before any vCPU runs. */
 	pthread_mutex_lock(&lock);
 	r = commit_locked();
 	pthread_mutex_unlock(&lock);
@@ -109,18 +109,19 @@ static unsigned build_routes(struct irq_route *out, unsigned cap)
 
 #define PUT(...) do { if (n < cap) out[n] = (struct irq_route){ __VA_ARGS__ }; \
 	n++; } while (0)
-	/* KVM's default table, which KVM_SET_GSI_ROUTING replaces: GSIs
-	 * 0-15 on the PIC pair and the IOAPIC, 16-23 on the IOAPIC.  (IRQ 0
-	 * stays on IOAPIC pin 0 although the MADT and MP table say pin 2:
-	 * Linux's timer check then uses the 8259 path.  Routing GSI 0 to pin
-	 * 2, as QEMU does, was followed by intermittent triple faults right
-	 * after the guest's IOAPIC timer setup in the nested test host, so
-	 * it is left as KVM has it until that is understood.) */
+	/* ISA IRQs 0-15 on the PIC pair (pin 2 of the master is the
+	 * cascade) and the IOAPIC, 16-23 on the IOAPIC.  IRQ 0 (the PIT,
+	 * HPET legacy timer 0) is IOAPIC pin 2, as the MADT's interrupt
+	 * source override and the MP table say; KVM's default table would
+	 * put it on pin 0. */
 	for (unsigned g = 0; g < 16; g++)
-		PUT(.gsi = g, .kind = g < 8 ? IRQ_ROUTE_PIC_MASTER :
-		    IRQ_ROUTE_PIC_SLAVE, .pin = g & 7);
+		if (g != 2)
+			PUT(.gsi = g, .kind = g < 8 ? IRQ_ROUTE_PIC_MASTER :
+			    IRQ_ROUTE_PIC_SLAVE, .pin = g & 7);
 	for (unsigned g = 0; g < 24; g++)
-		PUT(.gsi = g, .kind = IRQ_ROUTE_IOAPIC, .pin = g);
+		if (g != 2)
+			PUT(.gsi = g, .kind = IRQ_ROUTE_IOAPIC,
+			    .pin = g == 0 ? 2 : g);
 	for (unsigned i = 0; i < IRQ_MAX_ROUTES; i++)
 		if (msis[i] != NULL && msis[i]->routed)
 			PUT(.gsi = msis[i]->gsi, .kind = IRQ_ROUTE_MSI,
