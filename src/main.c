@@ -33,6 +33,17 @@
 
 static struct vm the_vm;
 
+/* The recorded error, once: never blocking for long (stderr may be a full
+ * pipe nobody reads, with the console output), so a signal still ends
+ * bhyve promptly. */
+static void print_error(void)
+{
+	char msg[600];
+
+	snprintf(msg, sizeof(msg), "bhyve: %s\n", last_error());
+	stderr_write(msg, stderr_wait_ms());
+}
+
 static void fatal_signal(int sig)
 {
 	tty_restore_all();
@@ -358,24 +369,24 @@ int main(int argc, char **argv)
 
 	config_init();
 	if (options_defaults() != 0) {
-		fprintf(stderr, "bhyve: %s\n", last_error());
+		print_error();
 		return EXIT_VMERROR;
 	}
 	r = options_parse(argc, argv);
 	if (r >= 0) {
 		if (r != 0) {
-			fprintf(stderr, "bhyve: %s\n", last_error());
+			print_error();
 			if (r == EXIT_USAGE)
 				options_usage();
 		}
 		return r;
 	}
 	if (config_freeze() != 0) {
-		fprintf(stderr, "bhyve: %s\n", last_error());
+		print_error();
 		return EXIT_EX_USAGE;
 	}
 	if (config_get_bool("config.dump", false, &dump) != 0) {
-		fprintf(stderr, "bhyve: %s\n", last_error());
+		print_error();
 		return EXIT_EX_USAGE;
 	}
 	if (dump) {
@@ -384,7 +395,7 @@ int main(int argc, char **argv)
 	}
 	if (config_get_bool("monitor", false, &mon) != 0 ||
 	    (mon && monitor_check_config() != 0)) {
-		fprintf(stderr, "bhyve: %s\n", last_error());
+		print_error();
 		return EXIT_VMERROR;
 	}
 	if (mon) {
@@ -394,7 +405,7 @@ int main(int argc, char **argv)
 		if (r >= 0) {
 			if (r == VM_EXIT_ERROR &&
 			    strcmp(last_error(), "unknown error") != 0)
-				fprintf(stderr, "bhyve: %s\n", last_error());
+				print_error();
 			return r;
 		}
 	}
@@ -411,11 +422,7 @@ int main(int argc, char **argv)
 	tty_restore_all();
 	sock_cleanup_all();
 	if (r < 0 || r == VM_EXIT_ERROR) {
-		/* stderr may be a full pipe nobody reads (with the console
-		 * output): bounded, so a signal still ends bhyve promptly. */
-		char msg[600];
-		snprintf(msg, sizeof(msg), "bhyve: %s\n", last_error());
-		tty_stderr_wait(msg, 1000);
+		print_error();
 		r = VM_EXIT_ERROR;
 	}
 	if (pending_signal) {

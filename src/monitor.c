@@ -32,7 +32,7 @@ int monitor_check_config(void)
 /* The last termination signal passed on to a VM process. */
 static int forwarded;
 
-/* Wait for the VM process; pass the termination signals on.  Returns its
+/* Wait for the VM process; pass the termination signals and SIGUSR2 on.  Returns its
  * wait status. */
 static int wait_vm(int sfd, pid_t pid)
 {
@@ -46,6 +46,10 @@ static int wait_vm(int sfd, pid_t pid)
 			continue;
 		if (n != sizeof(si))
 			return -1;
+		if (si.ssi_signo == SIGUSR2) {
+			kill(pid, SIGUSR2);	/* its state dump */
+			continue;
+		}
 		if (si.ssi_signo != SIGCHLD) {
 			forwarded = (int)si.ssi_signo;
 			kill(pid, forwarded);
@@ -68,6 +72,7 @@ int monitor_run(void)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &sigs, &old);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	if (sfd < 0) {

@@ -14,7 +14,9 @@
 
 void options_usage(void)
 {
-	fprintf(stderr,
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf),
 	    "Usage: bhyve [-AaCDeHhMPSuWwxY]\n"
 	    "       %*s [-c [[cpus=]numcpus][,sockets=n][,cores=n][,threads=n]]\n"
 	    "       %*s [-G port] [-k config_file] [-l lpc] [-m mem] [-o var=value]\n"
@@ -51,6 +53,7 @@ void options_usage(void)
 	    "Direct kernel boot (this implementation):\n"
 	    "       -o boot.kernel=PATH -o boot.initrd=PATH -o boot.cmdline=STRING\n",
 	    5, "", 5, "", 5, "", 5, "");
+	stderr_write(buf, 1000);
 }
 
 int options_defaults(void)

@@ -2,12 +2,19 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static __thread char errbuf[512];
 
@@ -62,14 +69,77 @@ void clear_error(void)
 	errbuf[0] = '\0';
 }
 
+static int err_fd = -1;		/* non-blocking description, or 2 */
+static bool err_sock;			/* fd 2 is a socket: MSG_DONTWAIT */
+static pthread_once_t err_once = PTHREAD_ONCE_INIT;
+static atomic_bool vm_running;
+
+static void err_open(void)
+{
+	struct stat st;
+
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return;			/* no stderr: messages are dropped */
+	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
+		err_fd = STDERR_FILENO;	/* never blocks; keeps O_APPEND */
+		return;
+	}
+	if (S_ISSOCK(st.st_mode)) {
+		err_fd = STDERR_FILENO;
+		err_sock = true;
+		return;
+	}
+	/* Pipes, FIFOs, terminals: our own open file description, so
+	 * O_NONBLOCK does not change the one we share with our parent. */
+	err_fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+}
+
+void stderr_set_running(bool running)
+{
+	atomic_store(&vm_running, running);
+}
+
+int stderr_wait_ms(void)
+{
+	return atomic_load(&vm_running) ? 0 : 1000;
+}
+
+void stderr_write(const char *msg, int wait_ms)
+{
+	size_t len = strlen(msg), off = 0;
+
+	pthread_once(&err_once, err_open);
+	if (err_fd < 0)
+		return;
+	while (off < len) {
+		struct pollfd p = { .fd = err_fd, .events = POLLOUT };
+		ssize_t n = err_sock ?
+		    send(err_fd, msg + off, len - off, MSG_DONTWAIT |
+		    MSG_NOSIGNAL) : write(err_fd, msg + off, len - off);
+
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) ||
+		    wait_ms <= 0 || poll(&p, 1, wait_ms) <= 0)
+			return;		/* nowhere to report it */
+		wait_ms = 0;		/* one bounded wait per message */
+	}
+}
+
 void warnx_raw(const char *fmt, ...)
 {
-	char buf[512];
+	char buf[512], line[528];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "bhyve: %s\r\n", buf);
+	snprintf(line, sizeof(line), "bhyve: %s\r\n", buf);
+	stderr_write(line, stderr_wait_ms());
 }
 
 bool trace_on;
@@ -86,7 +156,7 @@ void trace_init(void)
 void trace_point(const char *fmt, ...)
 {
 	struct timespec t;
-	char msg[256];
+	char msg[256], line[300];
 	va_list ap;
 
 	if (!trace_on)
@@ -95,9 +165,10 @@ void trace_point(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "bhyve-trace: %9.3f ms %s\r\n",
+	snprintf(line, sizeof(line), "bhyve-trace: %9.3f ms %s\r\n",
 	    (double)(t.tv_sec - trace_t0.tv_sec) * 1e3 +
 	    (double)(t.tv_nsec - trace_t0.tv_nsec) / 1e6, msg);
+	stderr_write(line, 0);
 }
 
 void guest_log(const char *fmt, ...)
@@ -106,7 +177,7 @@ void guest_log(const char *fmt, ...)
 	static __thread time_t window;
 	static __thread int count;
 	time_t now = time(NULL);
-	char buf[256];
+	char buf[256], line[280];
 	va_list ap;
 
 	if (now != window) {
@@ -118,7 +189,8 @@ void guest_log(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "bhyve: guest: %s\r\n", buf);
+	snprintf(line, sizeof(line), "bhyve: guest: %s\r\n", buf);
+	stderr_write(line, 0);
 }
 
 int parse_u64(const char *s, uint64_t *out)

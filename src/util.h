@@ -22,6 +22,19 @@ int fail_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *last_error(void);
 void clear_error(void);
 
+/* Write a message to stderr, never blocking for longer than wait_ms
+ * (stderr may be a pipe or terminal nobody reads; then the message is
+ * dropped): through a non-blocking description of our own for pipes and
+ * terminals, MSG_DONTWAIT for sockets, fd 2 itself for regular files.
+ * Any thread; not from signal handlers.  Only the main thread before the
+ * vCPUs start and after they stop passes a wait (at most a second). */
+void stderr_write(const char *msg, int wait_ms);
+/* While the VM runs, messages never wait (set by the vCPU start/stop). */
+void stderr_set_running(bool running);
+/* The bounded wait for the main thread's messages: 1000 ms, 0 while the
+ * VM runs. */
+int stderr_wait_ms(void);
+
 /* Rate-limited log line for guest-triggered oddities (never fatal). */
 void guest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Informational message on stderr (the terminal may be raw: uses \r\n). */

@@ -395,44 +395,8 @@ static void drain(struct ttybe *t)
 		snprintf(msg, sizeof(msg), "bhyve: %s: %llu bytes of console "
 		    "output dropped (it was not being read)\n", t->what,
 		    (unsigned long long)t->dropped);
-		tty_stderr_wait(msg, 1000);
+		stderr_write(msg, 1000);
 	}
-}
-
-void tty_stderr_wait(const char *msg, int wait_ms)
-{
-	static int fd = -2;
-	size_t len = strlen(msg), off = 0;
-
-	/* stderr may be a pipe nobody reads: never wait on it for long. */
-	if (fd == -2) {
-		fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK |
-		    O_NOCTTY | O_CLOEXEC);
-		if (fd < 0)
-			fd = -1;
-	}
-	while (off < len) {
-		struct pollfd p = { .events = POLLOUT };
-		ssize_t n = write(fd >= 0 ? fd : STDERR_FILENO, msg + off,
-		    len - off);
-
-		if (n > 0) {
-			off += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		p.fd = fd >= 0 ? fd : STDERR_FILENO;
-		if (n == 0 || fd < 0 || errno != EAGAIN || wait_ms <= 0 ||
-		    poll(&p, 1, wait_ms) <= 0)
-			return;		/* nowhere to report it */
-		wait_ms = 0;		/* one bounded wait per message */
-	}
-}
-
-void tty_stderr(const char *msg)
-{
-	tty_stderr_wait(msg, 0);
 }
 
 void ttybe_rx_enable(struct ttybe *t, bool on)

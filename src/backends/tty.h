@@ -32,13 +32,6 @@ int ttybe_describe(struct ttybe *t, char *buf, size_t len);
 void ttybe_rx_enable(struct ttybe *t, bool on);
 void ttybe_close(struct ttybe *t);
 
-/* Write a message to stderr without ever blocking (stderr may be a pipe
- * nobody reads): through a non-blocking description of our own, opened at
- * the first call.  Event loop or main thread; not from signal handlers. */
-void tty_stderr(const char *msg);
-/* The same, waiting at most wait_ms for room once (messages at exit). */
-void tty_stderr_wait(const char *msg, int wait_ms);
-
 /* Put every terminal we changed back as it was (and the file status flags
  * of any description we made non-blocking); async-signal-safe. */
 void tty_restore_all(void);

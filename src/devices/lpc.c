@@ -298,7 +298,7 @@ void lpc_dump(void)
 		snprintf(line + n, sizeof(line) - n, "\n");
 		if (n == sizeof(line) - 1)
 			line[n - 1] = '\n';
-		tty_stderr(line);
+		stderr_write(line, 0);
 	}
 }
 

@@ -255,9 +255,24 @@ static void trace_report(struct vm *vm)
 	}
 }
 
+/* The vCPU this thread runs (NULL on other threads).  The kick handler
+ * sets its immediate_exit: a kick that lands while the thread is outside
+ * KVM_RUN (handling an exit, or just about to enter) then still makes the
+ * next KVM_RUN return at once, so no request is ever lost.  The thread
+ * clears immediate_exit after every return, before it looks at the
+ * request flags (which requesters set before kicking). */
+static __thread struct vcpu *self_vcpu;
+
 static void kick_handler(int sig)
 {
 	(void)sig;
+	if (self_vcpu != NULL)
+		self_vcpu->run->immediate_exit = 1;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 }
 
 /* ---- halt detection ---- */
@@ -309,14 +324,8 @@ void vm_check_halt(struct vm *vm)
 	atomic_store(&vm->probe_left, (int)n);
 	for (unsigned i = 0; i < n; i++) {
 		struct vcpu *v = &vm->vcpus[i];
-		/* immediate_exit before probe: the vCPU that sees the probe
-		 * also sees (and clears) immediate_exit.  The other order let
-		 * a vCPU answer the probe between the two stores and then
-		 * find immediate_exit set for good: KVM_RUN returned EINTR at
-		 * once, forever, and the guest stopped dead. */
-		v->run->immediate_exit = 1;
 		atomic_store(&v->probe, true);
-		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+		vcpu_kick(v);
 	}
 }
 
@@ -329,7 +338,6 @@ static void vcpu_probe(struct vcpu *v)
 	bool halted = false;
 
 	atomic_store(&v->probe, false);
-	v->run->immediate_exit = 0;	/* the loop re-checks `stopping` */
 	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0) {
 		if (mp.mp_state == KVM_MP_STATE_HALTED)
 			halted = ioctl(v->fd, KVM_GET_REGS, &r) == 0 &&
@@ -363,6 +371,7 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	self_vcpu = v;
 	atomic_store(&v->tid, gettid());
 
 	while (!atomic_load(&vm->stopping)) {
@@ -373,12 +382,17 @@ static void *vcpu_thread(void *arg)
 		rr = ioctl(v->fd, KVM_RUN, 0);
 		err = errno;
 		__atomic_store_n(&v->in_run, false, __ATOMIC_RELAXED);
-
+		/* Any kick is consumed by now; `stopping` is checked above. */
+		v->run->immediate_exit = 0;
 		if (atomic_load(&v->probe))
 			vcpu_probe(v);
+		if (atomic_load(&v->dump_req))
+			vcpu_dump_self(v);
 		if (rr < 0) {
-			if (err == EINTR || err == EAGAIN)
+			if (err == EINTR || err == EAGAIN) {
+				v->kicked++;
 				continue;
+			}
 			vm_request_exit(vm, VM_EXIT_ERROR, "vcpu %u: KVM_RUN: %s",
 			    v->index, strerror(err));
 			break;
@@ -423,6 +437,7 @@ int vm_start_vcpus(struct vm *vm)
 	 * touch, which would count as VMM memory for nothing. */
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
+	stderr_set_running(true);	/* messages never wait from now */
 	for (unsigned i = 0; i < vm->topo.cpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		int e;
@@ -452,8 +467,7 @@ void vm_stop_vcpus(struct vm *vm)
 		struct vcpu *v = &vm->vcpus[i];
 		if (!v->started)
 			continue;
-		v->run->immediate_exit = 1;
-		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+		vcpu_kick(v);
 	}
 	for (unsigned i = 0; i < vm->topo.cpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
@@ -463,6 +477,8 @@ void vm_stop_vcpus(struct vm *vm)
 			joined = true;
 		}
 	}
+	if (joined)
+		stderr_set_running(false);
 	if (joined && trace_on)
 		trace_report(vm);
 	/* The last queued writes (console output) are not lost. */

@@ -52,10 +52,13 @@ struct vcpu {
 	cpu_set_t cpuset;	/* host CPUs this vCPU may run on (-p) */
 	_Atomic pid_t tid;	/* the thread's id, for /proc (halt check) */
 	atomic_bool probe;	/* halt check: report MP state and RFLAGS.IF */
+	atomic_bool dump_req;	/* SIGUSR2: print registers, LAPIC, events */
+	atomic_uint dumps_asked, dumps_done;
 	/* Exit statistics: counts by reason, always kept (written by the
 	 * vCPU thread only; read racily by the SIGUSR2 dump); per-port
 	 * counts only with BHYVE_TRACE (see util.h). */
 	uint64_t exits[64];
+	uint64_t kicked;	/* KVM_RUN returns with EINTR (kicks) */
 	uint32_t *pio_exits;	/* [port * 2 + is_out] */
 	bool in_run;		/* inside KVM_RUN (else handling an exit) */
 	uint16_t last_port;	/* port of the last I/O exit */
@@ -149,6 +152,10 @@ void vm_check_halt(struct vm *vm);
  * the coalesced ring, the in-kernel PIC and IOAPIC (KVM_GET_IRQCHIP), on
  * stderr without blocking.  vmm/dump.c */
 void vm_dump_state(struct vm *vm);
+/* Make a vCPU's KVM_RUN return (now, or at once if it is outside it). */
+void vcpu_kick(struct vcpu *v);
+/* On the vCPU thread, asked by vm_dump_state: print its own state. */
+void vcpu_dump_self(struct vcpu *v);
 
 /* Drive an ISA interrupt line (0..15) of the in-kernel PIC/IOAPIC. */
 int vm_isa_irq(struct vm *vm, unsigned irq, bool level);

@@ -2,12 +2,12 @@
 # Bad user input: each case must end within a second with a nonzero status
 # and one message naming the bad value, start nothing, and leave the
 # terminal as it was.  Prints "PLAN: N" first (N: the `bad` lines below
-# plus the 7 other checks at the end), then "PASS: cli/NAME" or
+# plus the 8 other checks at the end), then "PASS: cli/NAME" or
 # "FAIL: cli/NAME: why".  Several checks reach the VM-building stage, so
 # they need a usable /dev/kvm (tests/run.sh runs this tier inside the
 # nested test host when the machine has none).
 set -u
-echo "PLAN: $(( $(grep -c '^bad ' "$0") + 7 ))"
+echo "PLAN: $(( $(grep -c '^bad ' "$0") + 8 ))"
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 B=${BHYVE:-$top/build/bhyve}
@@ -239,6 +239,40 @@ if [ $rc = 0 ] && [ "$out" = "$exp" ]; then
 else
 	echo "FAIL: cli/config-dump: status $rc, got:"
 	printf '%s\n' "$out" | sed 's/^/    /'
+fi
+# stderr a full pipe nobody reads: the message is dropped after a bounded
+# wait, never blocks bhyve; with stderr a file opened for appending, the
+# message is appended (not written over what the file held).
+r=$(python3 - "$B" "$tmp/err.log" <<'PY'
+import fcntl, os, subprocess, sys, time
+b, log = sys.argv[1], sys.argv[2]
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, os.O_NONBLOCK)
+try:
+    while True:
+        os.write(w, b"x" * 4096)
+except BlockingIOError:
+    pass
+fcntl.fcntl(w, fcntl.F_SETFL, 0)
+t0 = time.time()
+try:
+    rc = subprocess.run([b, "-c", "zz", "vm"], stderr=w, stdin=subprocess.DEVNULL,
+                        timeout=10).returncode
+except subprocess.TimeoutExpired:
+    rc = "timeout"
+dt = time.time() - t0
+open(log, "w").write("before\n")
+with open(log, "a") as f:
+    subprocess.run([b, "-c", "zz", "vm"], stderr=f, stdin=subprocess.DEVNULL)
+body = open(log).read()
+ok = rc == 64 and dt < 2.5 and body.startswith("before\nbhyve: ") and "'zz'" in body
+print("ok" if ok else "status %s after %.1f s; file %r" % (rc, dt, body))
+PY
+)
+if [ "$r" = ok ]; then
+	echo "PASS: cli/stderr-never-blocks"
+else
+	echo "FAIL: cli/stderr-never-blocks: $r"
 fi
 for h in "-s help" "-l help" "-h"; do
 	# shellcheck disable=SC2086

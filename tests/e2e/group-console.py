@@ -69,8 +69,7 @@ def check_console():
     up = con.expect(rb"BHYVE-GUEST-SHELL")
     report("guest-boots-with-console", up is not None, "no shell marker")
     if up is None:
-        proc.kill()
-        proc.wait()
+        kill_with_dump(proc, con)
         return
     time.sleep(0.5)
 

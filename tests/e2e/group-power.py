@@ -95,8 +95,7 @@ def check_sigterm_twice():
     if not g.up():
         report("sigterm-pending-keeps-running", False, "no script marker")
         report("second-sigterm-status-1", False, "no script marker")
-        g.proc.kill()
-        g.wait(5)
+        kill_with_dump(g.proc, g.con)
         return
     g.proc.send_signal(signal.SIGTERM)
     time.sleep(3)

@@ -109,8 +109,7 @@ def check_topology_and_strings():
     up2 = up is not None and con.expect(rb"BHYVE-GUEST-SCRIPT", 60)
     report("smp8-boots", bool(up2), "no script marker")
     if not up2:
-        proc.kill()
-        proc.wait()
+        kill_with_dump(proc, con)
         for n in ("smp8-online", "smp8-topology", "smp8-cpuinfo",
                   "dmi-uuid-option", "dmi-strings-configured",
                   "rtc-utc-under-tokyo", "wired-memory-locked",
@@ -164,8 +163,7 @@ def check_monitor_defaults():
     up = con.expect(rb"BHYVE-GUEST-SCRIPT")
     report("monitor-boots", up is not None, "no script marker")
     if up is None:
-        proc.kill()
-        proc.wait()
+        kill_with_dump(proc, con)
         for n in ("dmi-default-uuid", "dmi-default-strings", "rtc-localtime-tokyo",
                   "guest-memory-in-core-with-C", "monitor-restarts-same-pid",
                   "monitor-new-vm-process", "monitor-sigterm-status-1"):

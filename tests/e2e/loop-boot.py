@@ -43,12 +43,7 @@ for i in range(boots):
         hung += 1
         print("boot %d: NO MARKER after %.0f s; state dump in loop-%d.stderr"
               % (i, dt, i), flush=True)
-        proc.send_signal(signal.SIGUSR2)
-        time.sleep(2)
-        while con.pump(0.5):
-            pass
-        proc.kill()
-        proc.wait()
+        kill_with_dump(proc, con)
     else:
         times.append(dt)
         per_bin[vmlib.BHYVE].append(dt)

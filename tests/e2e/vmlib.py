@@ -85,21 +85,24 @@ def bhyve_args(*extra, kernel=None, cmdline="console=ttyS0", com1="stdio",
 
 def kill_with_dump(proc, con=None):
     """A guest that missed its marker or its exit: ask bhyve for its state
-    dump (SIGUSR2: vCPU exits, UART registers, coalesced ring, PIC/IOAPIC,
-    on bhyve's stderr; keep that in the group's log), then kill it."""
+    dump (SIGUSR2: per-vCPU exits, thread state, registers, LAPIC and
+    events, UART registers, coalesced ring, PIC/IOAPIC, on bhyve's stderr;
+    keep that in the group's log) twice, 3 s apart (the second shows what
+    moved, and whether every vCPU answered the first), then kill it."""
     if proc.poll() is None:
         print("  (sending SIGUSR2 to bhyve pid %d for its state dump, then "
               "killing it; logs in %s)" % (proc.pid, LOGDIR), flush=True)
-        try:
-            proc.send_signal(signal.SIGUSR2)
-        except OSError:
-            pass
-        end = time.time() + 2
-        while time.time() < end:
-            if con is not None:
-                con.pump(0.2)
-            else:
-                time.sleep(0.2)
+        for _ in range(2):
+            try:
+                proc.send_signal(signal.SIGUSR2)
+            except OSError:
+                pass
+            end = time.time() + 3
+            while time.time() < end:
+                if con is not None:
+                    con.pump(0.2)
+                else:
+                    time.sleep(0.2)
         proc.kill()
     proc.wait()
 
