@@ -13,6 +13,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
 os.environ.setdefault("GUEST_INITRD", os.environ["BENCH_INITRD"])
 from vmlib import Console, wait_exit  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vmmmem import Sampler  # noqa: E402
+
 KERNEL = os.environ["KERNEL"]
 INITRD = os.environ["BENCH_INITRD"]
 BHYVE = os.environ["BHYVE"]
@@ -46,10 +49,11 @@ VMMS = {
 
 
 def run_vmm(name):
-    """{job: value} for one VMM."""
+    """{job: value} for one VMM; "mem": its own peak memory in KiB."""
     res = {}
     proc = subprocess.Popen(VMMS[name], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    mem = Sampler(proc.pid, 1024)
     con = Console(proc.stdout.fileno(), "bench-%s.log" % name)
     t0 = time.time()
     if con.expect(rb"BHYVE-GUEST-SCRIPT\r?\n", 600) is None:
@@ -78,6 +82,7 @@ def run_vmm(name):
         v = float(bw) / 1024 if unit == "MiB/s" else float(iops)
         res[job] = v
         print("%s %-18s %10.1f %s" % (name, job, v, unit), flush=True)
+    res["mem"] = mem.stop()
     proc.stdin.write(b"exit\n")
     proc.stdin.flush()
     wait_exit(proc, 120)
@@ -102,6 +107,9 @@ def main():
         lines.append("%-18s %12s %12s %8s  (%s)" % (
             job, "%.1f" % b if b else "n/a", "%.1f" % q if q else "n/a",
             ratio, unit))
+    lines.append("VMM's own memory (RSS minus guest RAM, peak during the "
+                 "jobs): bhyve %s KiB, qemu %s KiB" % (
+                     out["bhyve"].get("mem", "n/a"), out["qemu"].get("mem", "n/a")))
     text = "\n".join(lines)
     print(text, flush=True)
     with open(os.path.join(LOGDIR, "results.txt"), "w") as f:

@@ -23,6 +23,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from vmlib import (BHYVE, INITRD, KERNEL, LOGDIR, Console,  # noqa: E402
                    wait_exit)
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vmmmem import Sampler  # noqa: E402
+
 HOST = "192.168.77.1"
 GUEST = "192.168.77.2"
 MB = int(os.environ.get("BENCH_MB", "64"))
@@ -107,6 +110,7 @@ def bench(name):
     proc = subprocess.Popen(vmm_cmd(name), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     con = Console(proc.stdout.fileno(), os.path.basename(log))
+    mem = Sampler(proc.pid, 512)
 
     def run(cmd, marker, timeout=300):
         proc.stdin.write(cmd.encode() + b"\n")
@@ -136,6 +140,7 @@ def bench(name):
         con.expect(("DOWN-DONE-%d" % i).encode(), 60)
         if dt:
             res["down"].append(nbytes / dt / 1e6)
+    res["mem"] = mem.stop()
     proc.stdin.write(b"reboot -f\n")
     proc.stdin.flush()
     while con.pump(1.0):
@@ -160,10 +165,12 @@ def main():
             lines.append("%-8s %14s %14s" % (v, "failed", "failed"))
             continue
         med[v] = (statistics.median(r["up"]), statistics.median(r["down"]))
-        lines.append("%-8s %14.1f %14.1f   (runs: up %s, down %s; %.0f s)" % (
+        lines.append("%-8s %14.1f %14.1f   (runs: up %s, down %s; %.0f s; "
+                     "own memory %d KiB)" % (
             v, med[v][0], med[v][1],
             " ".join("%.1f" % x for x in r["up"]),
-            " ".join("%.1f" % x for x in r["down"]), time.time() - t0))
+            " ".join("%.1f" % x for x in r["down"]), time.time() - t0,
+            r["mem"]))
     if "bhyve" in med and "qemu" in med:
         lines.append("bhyve/qemu: guest->host %.2f, host->guest %.2f" % (
             med["bhyve"][0] / med["qemu"][0], med["bhyve"][1] / med["qemu"][1]))

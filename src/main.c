@@ -11,14 +11,12 @@
 #include "monitor.h"
 #include "options.h"
 #include "platform/acpi.h"
-#include "platform/hpet.h"
 #include "platform/layout.h"
 #include "platform/loader.h"
 #include "platform/mptable.h"
 #include "platform/numa.h"
+#include "platform/platform.h"
 #include "platform/pm.h"
-#include "platform/reset.h"
-#include "platform/rtc.h"
 #include "platform/smbios.h"
 #include "util.h"
 #include "vmm/vm.h"
@@ -203,7 +201,7 @@ static void on_signal(int fd, uint32_t events, void *arg)
 	if (si.ssi_signo == SIGUSR2) {
 		/* State dump for debugging a hung guest; the VM runs on. */
 		vm_dump_state(vm);
-		lpc_dump();
+		platform_dump();
 		return;
 	}
 	if (si.ssi_signo == SIGTERM) {
@@ -292,8 +290,7 @@ static int run_vm(void)
 	if (boot_load(vm, kernel, initrd, cmdline, decompress) != 0)
 		return -1;
 	trace_point("kernel and initrd loaded");
-	if (rtc_init(vm->mem.lowmem, vm->mem.highmem) != 0 ||
-	    reset_init(vm) != 0 || pm_init(vm) != 0 || pci_init(vm) != 0 ||
+	if (platform_init(vm) != 0 || pci_init(vm) != 0 ||
 	    lpc_check() != 0 || (acpi && acpi_init(vm, &numa) != 0))
 		return -1;
 	/* After pci_init: the MP table lists the devices' INTx routing. */
@@ -311,7 +308,7 @@ static int run_vm(void)
 	if (sfd < 0)
 		return fail_errno("signalfd");
 	signal_fd = sfd;
-	if (evloop_init() != 0 || hpet_init(vm) != 0 || lpc_start() != 0 ||
+	if (evloop_init() != 0 || platform_start(vm) != 0 ||
 	    (stop_ev = ev_add(vm->stop_efd, false, on_stop, vm)) == NULL ||
 	    (signal_ev = ev_add(sfd, false, on_signal, vm)) == NULL ||
 	    vm_coalesced_timer_start(vm) != 0 ||
@@ -343,7 +340,6 @@ static void release_loop_resources(void)
 	ev_del(stop_ev);
 	ev_del(signal_ev);
 	halt_timer = stop_ev = signal_ev = NULL;
-	hpet_fini();
 	if (signal_fd >= 0)
 		close(signal_fd);
 	signal_fd = -1;
@@ -417,7 +413,7 @@ int main(int argc, char **argv)
 	pci_fini();
 	vm_destroy(&the_vm);
 	release_loop_resources();
-	lpc_fini();
+	platform_fini();
 	evloop_fini();
 	tty_restore_all();
 	sock_cleanup_all();

@@ -286,6 +286,35 @@ static void cfg_write_header(struct pci_devinst *pi, unsigned off,
 	}
 }
 
+static void dev_reset_locked(struct pci_devinst *pi)
+{
+	pci_set_cfg16(pi, PCIR_COMMAND, 0);
+	pci_bar_unmap_all(pi);
+	pci_msi_reset(pi);
+	if (pi->emu->reset)
+		pi->emu->reset(pi);
+}
+
+/* A write touching the AF capability's control byte: Initiate FLR (the
+ * rest of the capability is read-only; no transactions are ever pending,
+ * the reset completes before the write returns). */
+static bool af_cfgwrite(struct pci_devinst *pi, unsigned off, unsigned size,
+    uint32_t val)
+{
+	unsigned ctrl = pi->afcap + PCIR_AF_CTRL;
+
+	if (pi->afcap == 0 || off + size <= pi->afcap ||
+	    off >= pi->afcap + (unsigned)PCI_AF_LEN)
+		return false;
+	if (off <= ctrl && off + size > ctrl &&
+	    ((val >> (8 * (ctrl - off))) & PCIM_AF_CTRL_FLR)) {
+		pi->flrs++;
+		trace_point("%s: function-level reset", pi->name);
+		dev_reset_locked(pi);
+	}
+	return true;
+}
+
 void pci_cfg_write(unsigned bus, unsigned slot, unsigned func, unsigned off,
     unsigned size, uint32_t val)
 {
@@ -295,7 +324,9 @@ void pci_cfg_write(unsigned bus, unsigned slot, unsigned func, unsigned off,
 	    (off & (size - 1)) != 0)
 		return;
 	pthread_mutex_lock(&pi->lock);
-	if (pci_msi_cfgwrite(pi, off, size, val)) {
+	if (af_cfgwrite(pi, off, size, val)) {
+		/* function-level reset */
+	} else if (pci_msi_cfgwrite(pi, off, size, val)) {
 		/* MSI / MSI-X capability */
 	} else if (pi->emu->cfgwrite == NULL ||
 	    pi->emu->cfgwrite(pi, off, size, val) != 0) {
@@ -422,6 +453,14 @@ static int init_one(struct vm *vm, unsigned b, unsigned s, unsigned f)
 	devs[b][s][f] = pi;
 	if (pe->init(vm, pi, node) != 0)
 		return -1;
+	if (pe->reset != NULL) {
+		unsigned off = pci_add_cap(pi, PCIY_AF, PCI_AF_LEN);
+		if (off == 0)
+			return fail("%s: no room for the FLR capability", node);
+		pi->afcap = (uint8_t)off;
+		pi->cfg[off + PCIR_AF_LEN] = PCI_AF_LEN;
+		pi->cfg[off + PCIR_AF_CAP] = PCIM_AF_CAP_TP | PCIM_AF_CAP_FLR;
+	}
 	return 0;
 }
 
@@ -507,11 +546,7 @@ int pci_init(struct vm *vm)
 void pci_dev_reset(struct pci_devinst *pi)
 {
 	pthread_mutex_lock(&pi->lock);
-	pci_set_cfg16(pi, PCIR_COMMAND, 0);
-	pci_bar_unmap_all(pi);
-	pci_msi_reset(pi);
-	if (pi->emu->reset)
-		pi->emu->reset(pi);
+	dev_reset_locked(pi);
 	pthread_mutex_unlock(&pi->lock);
 }
 

@@ -103,6 +103,8 @@ struct pci_devinst {
 	uint8_t bus, slot, func;
 	uint8_t cfg[PCI_CFG_SIZE];
 	uint16_t capend;	/* next free capability offset */
+	uint8_t afcap;		/* Advanced Features capability (FLR), or 0 */
+	uint32_t flrs;		/* function-level resets the guest asked for */
 	pthread_mutex_t lock;	/* config space, BAR state, device model */
 	void *softc;
 	struct vm *vm;
@@ -150,7 +152,10 @@ int pci_check(void);
 /* Tear every device down (after the vCPUs stopped) and free it. */
 void pci_fini(void);
 /* Function-level reset: decoding off, BARs unmapped, MSI/MSI-X disabled,
- * INTx dropped, then the model's reset hook.  Takes pi->lock. */
+ * INTx dropped, then the model's reset hook.  Takes pi->lock.  Every model
+ * with a reset hook gets an Advanced Features capability advertising FLR:
+ * the guest's write of its Initiate-FLR bit lands here (Linux uses it for
+ * /sys/bus/pci/devices/.../reset and before handing a device to a VM). */
 void pci_dev_reset(struct pci_devinst *pi);
 struct pci_devinst *pci_find(unsigned bus, unsigned slot, unsigned func);
 
@@ -205,6 +210,17 @@ void pci_cfg_write(unsigned bus, unsigned slot, unsigned func, unsigned off,
 #define PCIR_SUBVEND	0x2c
 #define PCIR_SUBDEV	0x2e
 #define PCIR_CAP_PTR	0x34
+/* Advanced Features capability of conventional PCI (function-level reset
+ * for devices without a PCIe capability). */
+#define PCIY_AF		0x13
+#define PCIR_AF_LEN	2
+#define PCIR_AF_CAP	3
+#define PCIM_AF_CAP_TP	0x01	/* Transactions Pending bit supported */
+#define PCIM_AF_CAP_FLR	0x02	/* function-level reset supported */
+#define PCIR_AF_CTRL	4
+#define PCIM_AF_CTRL_FLR 0x01
+#define PCIR_AF_STATUS	5
+#define PCI_AF_LEN	6
 #define PCIR_INTLINE	0x3c
 #define PCIR_INTPIN	0x3d
 

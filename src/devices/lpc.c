@@ -7,6 +7,7 @@
 #include "config.h"
 #include "devices/uart16550.h"
 #include "platform/aml.h"
+#include "platform/platform.h"
 #include "util.h"
 #include "vmm/vm.h"
 
@@ -256,8 +257,9 @@ static int lpc_uarts_init(struct vm *vm)
 }
 
 /* Start the backends on the event loop (called once it exists). */
-int lpc_start(void)
+static int lpc_start(struct vm *vm)
 {
+	(void)vm;
 	for (size_t i = 0; i < ARRAY_SIZE(com); i++)
 		if (uarts[i] && uarts[i]->be && ttybe_start(uarts[i]->be) != 0)
 			return -1;
@@ -273,7 +275,7 @@ static size_t add(size_t size, size_t n, int r)
 	return n < size ? n : size - 1;
 }
 
-void lpc_dump(void)
+static void lpc_dump(void)
 {
 	char line[512];
 	size_t n;
@@ -313,6 +315,14 @@ void lpc_fini(void)
 	}
 	lpc_present = false;
 }
+
+/* The UARTs are created with the LPC bridge (its PCI init, from the
+ * lpc.comN variables); the registry starts, dumps and closes them. */
+static const struct platform_dev uart_dev = {
+	.name = "uart", .order = 50, .start = lpc_start, .dump = lpc_dump,
+	.teardown = lpc_fini,
+};
+PLATFORM_DEV_SET(uart_dev);
 
 int lpc_check(void)
 {

@@ -13,11 +13,9 @@ const char *lpc_bootrom(void);
 const char *lpc_bootvars(void);
 /* Check LPC variables that need the bridge; called after pci_init. */
 int lpc_check(void);
-/* Attach the serial backends to the event loop. */
-int lpc_start(void);
+/* Close the UARTs and their backends (the "uart" platform device's
+ * teardown, which also starts them on the event loop and prints their
+ * registers in the SIGUSR2 dump). */
 void lpc_fini(void);
-/* Print every UART's registers and its backend's output state on stderr
- * (bhyve's SIGUSR2 state dump; event loop thread). */
-void lpc_dump(void);
 
 #endif

@@ -4,6 +4,7 @@
 #include "backends/evloop.h"
 #include "bus/mmio.h"
 #include "platform/layout.h"
+#include "platform/platform.h"
 #include "platform/pm.h"
 #include "util.h"
 #include "vmm/vm.h"
@@ -420,3 +421,9 @@ void hpet_fini(void)
 		the_timers[n] = NULL;
 	}
 }
+
+static const struct platform_dev hpet_dev = {
+	.name = "hpet", .order = 40, .start = hpet_init,
+	.teardown = hpet_fini,
+};
+PLATFORM_DEV_SET(hpet_dev);

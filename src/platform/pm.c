@@ -3,6 +3,7 @@
 #include "platform/pm.h"
 #include "bus/pio.h"
 #include "platform/layout.h"
+#include "platform/platform.h"
 #include "util.h"
 #include "vmm/vm.h"
 
@@ -228,3 +229,8 @@ enum pm_button pm_power_button(void)
 		return PM_BUTTON_NO_ACPI;
 	return pm_press_power_button(&the_pm);
 }
+
+static const struct platform_dev pm_dev = {
+	.name = "acpi-pm", .order = 30, .init = pm_init,
+};
+PLATFORM_DEV_SET(pm_dev);

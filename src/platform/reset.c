@@ -1,5 +1,6 @@
 #include "platform/reset.h"
 #include "bus/pio.h"
+#include "platform/platform.h"
 #include "vmm/vm.h"
 
 #include <stdatomic.h>
@@ -77,3 +78,8 @@ int reset_init(struct vm *vm)
 		return -1;
 	return 0;
 }
+
+static const struct platform_dev reset_dev = {
+	.name = "reset", .order = 20, .init = reset_init,
+};
+PLATFORM_DEV_SET(reset_dev);

@@ -1,7 +1,9 @@
 #include "platform/rtc.h"
 #include "bus/pio.h"
 #include "config.h"
+#include "platform/platform.h"
 #include "util.h"
+#include "vmm/vm.h"
 
 #include <string.h>
 
@@ -215,3 +217,13 @@ int rtc_init(uint64_t lowmem, uint64_t highmem)
 	rtc_setup(&the_rtc, !localtime, lowmem, highmem);
 	return pio_register(0x70, 2, rtc_pio, &the_rtc, "rtc");
 }
+
+static int rtc_dev_init(struct vm *vm)
+{
+	return rtc_init(vm->mem.lowmem, vm->mem.highmem);
+}
+
+static const struct platform_dev rtc_dev = {
+	.name = "rtc", .order = 10, .init = rtc_dev_init,
+};
+PLATFORM_DEV_SET(rtc_dev);

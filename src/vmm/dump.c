@@ -139,16 +139,19 @@ void vcpu_dump_self(struct vcpu *v)
 	(void)ioctl(v->fd, KVM_GET_MP_STATE, &mp);
 	(void)ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev);
 	out("bhyve: vcpu %u: rip %llx rsp %llx rflags %llx (IF %u) cs %x cr0 "
-	    "%llx cr3 %llx cr4 %llx efer %llx mp_state %u\n", v->index,
-	    (unsigned long long)r.rip, (unsigned long long)r.rsp,
+	    "%llx cr2 %llx cr3 %llx cr4 %llx efer %llx mp_state %u\n",
+	    v->index, (unsigned long long)r.rip, (unsigned long long)r.rsp,
 	    (unsigned long long)r.rflags, (unsigned)(r.rflags >> 9) & 1,
 	    s.cs.selector, (unsigned long long)s.cr0,
-	    (unsigned long long)s.cr3, (unsigned long long)s.cr4,
-	    (unsigned long long)s.efer, mp.mp_state);
-	out("bhyve: vcpu %u: events: exception %u/%u nr %u, interrupt "
-	    "injected %u nr %u shadow %u, nmi injected %u pending %u masked "
-	    "%u\n", v->index, ev.exception.injected, ev.exception.pending,
-	    ev.exception.nr, ev.interrupt.injected, ev.interrupt.nr,
+	    (unsigned long long)s.cr2, (unsigned long long)s.cr3,
+	    (unsigned long long)s.cr4, (unsigned long long)s.efer,
+	    mp.mp_state);
+	out("bhyve: vcpu %u: events: exception injected %u pending %u nr %u "
+	    "error code %x%s, interrupt injected %u nr %u shadow %u, nmi "
+	    "injected %u pending %u masked %u\n", v->index,
+	    ev.exception.injected, ev.exception.pending, ev.exception.nr,
+	    ev.exception.error_code, ev.exception.has_error_code ? "" :
+	    " (none)", ev.interrupt.injected, ev.interrupt.nr,
 	    ev.interrupt.shadow, ev.nmi.injected, ev.nmi.pending,
 	    ev.nmi.masked);
 	if (ioctl(v->fd, KVM_GET_LAPIC, &l) == 0)

@@ -3,7 +3,8 @@
 with the stock kernel: PCI ids, the hw_random core picking it, reads that
 need its interrupt, delivered by MSI-X (default), with -W (no MSI-X: Linux's
 virtio_pci then uses INTx, as it does not use plain MSI), with pci=nomsi
-(INTx), and through the legacy interface (virtio_pci.force_legacy=1).
+(INTx), and through the legacy interface (virtio_pci.force_legacy=1); a
+function-level reset (Advanced Features capability) from the guest.
 """
 
 import os
@@ -18,7 +19,17 @@ SCRIPT = ("lspci -n; echo RNG=$(cat /sys/class/misc/hw_random/rng_current);"
           " echo FEAT=$(cat /sys/bus/virtio/devices/virtio0/features);"
           " echo MSIMODE=$(cat /sys/bus/pci/devices/0000:00:04.0/msi_irqs/*"
           " 2>/dev/null | sort -u);"
-          " grep virtio /proc/interrupts; echo END-OF-CHECKS; exit\n")
+          " grep virtio /proc/interrupts; %secho END-OF-CHECKS; exit\n")
+# A function-level reset through the Advanced Features capability (the
+# only reset method Linux finds for a device on the root bus), then the
+# driver again: the device works after it.
+D = "/sys/bus/pci/devices/0000:00:04.0"
+FLR = ("echo RM=$(cat %s/reset_method);"
+       " echo 0000:00:04.0 > /sys/bus/pci/drivers/virtio-pci/unbind;"
+       " echo 1 > %s/reset && echo FLR-WRITE-OK;"
+       " echo 0000:00:04.0 > /sys/bus/pci/drivers/virtio-pci/bind;"
+       " sleep 1; echo BYTES3=$(dd if=/dev/hwrng bs=64 count=4 2>/dev/null"
+       " | wc -c); " % (D, D))
 
 
 def irq_lines(out):
@@ -36,14 +47,14 @@ def irq_lines(out):
     return res
 
 
-def boot(name, extra=(), cmdline="", trace=False):
+def boot(name, extra=(), cmdline="", trace=False, more=""):
     if trace:
         os.environ["BHYVE_TRACE"] = "1"
     try:
         rc, out = run_script_boot(name, bhyve_args(
             "-s", "4,virtio-rnd", *extra,
             cmdline="console=ttyS0 bhyvetest=script " + MODS + " " + cmdline),
-            SCRIPT)
+            SCRIPT % more)
     finally:
         os.environ.pop("BHYVE_TRACE", None)
     return rc, out
@@ -79,7 +90,7 @@ def feat_bit(out, bit):
 
 
 def check_msix():
-    rc, out = boot("virtio-msix", trace=True)
+    rc, out = boot("virtio-msix", trace=True, more=FLR)
     report("msix-lspci-1af4-1005", re.search(r"00:04\.0 .*1af4:1005", out)
            is not None, "no 1af4:1005 in lspci")
     m = re.search(r"RNG=(\S*)", out)
@@ -98,6 +109,17 @@ def check_msix():
     report("msix-modern-interface", feat_bit(out, 32) == "1",
            "VERSION_1 not negotiated: %s" % feat_bit(out, 32))
     check_ioeventfd("msix", out)
+    m = re.search(r"RM=(\S*)", out)
+    report("flr-reset-method", m is not None and m.group(1) == "af_flr",
+           "reset_method %s" % (m.group(1) if m else "missing"))
+    m = re.search(r"BYTES3=(\d+)", out)
+    ok = "FLR-WRITE-OK" in out and \
+        re.search(r"virtio-rnd: function-level reset", out) is not None \
+        and m is not None and m.group(1) == "256"
+    report("flr-device-works-after", ok, "write ok %s, bhyve saw it %s, "
+           "read after %s" % ("FLR-WRITE-OK" in out,
+                              "function-level reset" in out,
+                              m.group(1) if m else "nothing"))
 
 
 def check_no_msix():
@@ -129,7 +151,7 @@ def check_legacy():
 
 
 if __name__ == "__main__":
-    plan(21)
+    plan(23)
     check_msix()
     check_no_msix()
     check_intx()

@@ -9,6 +9,10 @@ SIGUSR2 (bhyve's state dump on stderr, kept in the run dir) and is killed.
 
 With several binaries the boots alternate between them and the marker
 times are summarised per binary (a fair A/B comparison in one test host).
+The name "qemu" boots the same guest under qemu-system-x86_64 -enable-kvm
+instead (2 vCPUs, same memory, kernel, initramfs and command line): the
+reference for whether a hang is bhyve's or the nested hypervisor's.  A
+hung QEMU gets no state dump; its vCPU threads' states are printed.
 """
 
 import os
@@ -33,6 +37,12 @@ for i in range(boots):
     err = open(os.path.join(LOGDIR, "loop-%d.stderr" % i), "wb")
     args = bhyve_args("-o", "boot.decompress=true", cpus="2", mem="512M",
                       cmdline="console=ttyS0 bhyvetest=reboot")
+    if vmlib.BHYVE == "qemu":
+        args = ["qemu-system-x86_64", "-enable-kvm", "-cpu", "host", "-smp",
+                "2", "-m", "512", "-display", "none", "-serial", "stdio",
+                "-monitor", "none", "-no-reboot", "-kernel", KERNEL,
+                "-initrd", INITRD, "-append",
+                "console=ttyS0 bhyvetest=reboot"]
     t0 = time.time()
     proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=err,
                             start_new_session=True)
@@ -43,7 +53,20 @@ for i in range(boots):
         hung += 1
         print("boot %d: NO MARKER after %.0f s; state dump in loop-%d.stderr"
               % (i, dt, i), flush=True)
-        kill_with_dump(proc, con)
+        if vmlib.BHYVE == "qemu":
+            for t in sorted(os.listdir("/proc/%d/task" % proc.pid)):
+                try:
+                    st = open("/proc/%d/task/%s/stat" % (proc.pid, t)).read()
+                    print("  qemu thread %s: %s" % (t, " ".join(
+                        st.rsplit(")", 1)[0].split("(", 1)[1:] +
+                        st.rsplit(")", 1)[1].split()[:1] +
+                        st.rsplit(")", 1)[1].split()[11:13])), flush=True)
+                except OSError:
+                    pass
+            proc.kill()
+            proc.wait()
+        else:
+            kill_with_dump(proc, con)
     else:
         times.append(dt)
         per_bin[vmlib.BHYVE].append(dt)

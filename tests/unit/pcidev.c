@@ -577,6 +577,54 @@ static void test_virtio_features_and_status(void **state)
 	assert_int_equal(mrd(COMMON(0x0c), 4), 0);
 }
 
+/* The Advanced Features capability: found in the list, FLR advertised;
+ * Initiate FLR resets the function (command register, the virtio status,
+ * the negotiated features); the capability itself stays read-only. */
+static void test_af_flr(void **state)
+{
+	unsigned p, af = 0, n = 0;
+
+	(void)state;
+	BUILD("0,hostbridge", "4,virtio-rnd");
+	for (p = cfgr(4, PCIR_CAP_PTR, 1); p != 0 && n < 48;
+	    p = cfgr(4, p + 1, 1), n++)
+		if (cfgr(4, p, 1) == PCIY_AF)
+			af = p;
+	assert_int_not_equal(af, 0);
+	assert_int_equal(cfgr(4, af + PCIR_AF_LEN, 1), 6);
+	assert_int_equal(cfgr(4, af + PCIR_AF_CAP, 1), 3);	/* TP, FLR */
+	/* the host bridge has no reset hook: no capability */
+	for (p = cfgr(0, PCIR_CAP_PTR, 1), n = 0; p != 0 && n < 48;
+	    p = cfgr(0, p + 1, 1), n++)
+		assert_int_not_equal(cfgr(0, p, 1), PCIY_AF);
+
+	cfgw(4, PCIR_COMMAND, 2, PCIM_CMD_MEMEN | PCIM_CMD_PORTEN);
+	mwr(COMMON(0x14), 1, 1 | 2);
+	mwr(COMMON(0x08), 4, 1);
+	mwr(COMMON(0x0c), 4, 1);
+	assert_int_equal(mrd(COMMON(0x14), 1), 3);
+	/* writes elsewhere in the capability change nothing */
+	cfgw(4, af + PCIR_AF_CAP, 1, 0);
+	cfgw(4, af + PCIR_AF_STATUS, 1, 0xff);
+	assert_int_equal(cfgr(4, af + PCIR_AF_CAP, 1), 3);
+	assert_int_equal(cfgr(4, af + PCIR_AF_STATUS, 1), 0);
+	assert_int_equal(cfgr(4, PCIR_COMMAND, 2),
+	    PCIM_CMD_MEMEN | PCIM_CMD_PORTEN);
+	/* a control write without the FLR bit: no reset */
+	cfgw(4, af + PCIR_AF_CTRL, 1, 0);
+	assert_int_equal(pci_find(0, 4, 0)->flrs, 0);
+	/* Initiate FLR (as a word write, as Linux's config accessors may) */
+	cfgw(4, af + PCIR_AF_CTRL, 2, PCIM_AF_CTRL_FLR);
+	assert_int_equal(pci_find(0, 4, 0)->flrs, 1);
+	assert_int_equal(cfgr(4, PCIR_COMMAND, 2), 0);
+	assert_int_equal(cfgr(4, af + PCIR_AF_CTRL, 1), 0);
+	assert_int_equal(pci_bar_mapped(pci_find(0, 4, 0), 4), 0);
+	cfgw(4, PCIR_COMMAND, 2, PCIM_CMD_MEMEN | PCIM_CMD_PORTEN);
+	assert_int_equal(mrd(COMMON(0x14), 1), 0);	/* status reset */
+	mwr(COMMON(0x08), 4, 1);
+	assert_int_equal(mrd(COMMON(0x0c), 4), 0);	/* features reset */
+}
+
 static void test_virtio_queue_setup(void **state)
 {
 	uint8_t gen;
@@ -723,6 +771,7 @@ int run_pcidev_tests(void)
 		T(test_shared_line),
 		T(test_mptable_pci_intx),
 		T(test_virtio_features_and_status),
+		T(test_af_flr),
 		T(test_virtio_queue_setup),
 		T(test_virtio_legacy_queue),
 		T(test_virtio_pci_cfg_cap),

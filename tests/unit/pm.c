@@ -2,7 +2,10 @@
 #include "unit.h"
 
 #include "platform/layout.h"
+#include "platform/platform.h"
 #include "platform/pm.h"
+
+#include <string.h>
 
 static uint64_t fake_ns;
 static uint64_t fake_now(void) { return fake_ns; }
@@ -165,6 +168,26 @@ static void test_pm_timer(void **state)
 	    1000000000u));
 }
 
+/* The platform devices register themselves; the registry brings them up
+ * in their order (teardown in reverse), whatever the link order. */
+static void test_platform_registry(void **state)
+{
+	static const char *const want[] = { "rtc", "reset", "acpi-pm", "hpet",
+	    "uart" };
+	const struct platform_dev *d;
+	unsigned n = 0;
+
+	(void)state;
+	for (; (d = platform_dev_at(n)) != NULL; n++) {
+		assert_true(n < sizeof(want) / sizeof(want[0]));
+		assert_string_equal(d->name, want[n]);
+		assert_true(d->init != NULL || d->start != NULL);
+	}
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	/* every exit path tears down, even when nothing was set up */
+	platform_fini();
+}
+
 int run_pm_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +196,7 @@ int run_pm_tests(void)
 		cmocka_unit_test_setup(test_gpe0, setup),
 		cmocka_unit_test_setup(test_sleep, setup),
 		cmocka_unit_test_setup(test_pm_timer, setup),
+		cmocka_unit_test(test_platform_registry),
 	};
 	return cmocka_run_group_tests_name("pm", tests, NULL, NULL);
 }

@@ -1,0 +1,49 @@
+"""The VMM's own memory while a benchmark runs: its RSS minus the guest-RAM
+mapping(s) (mappings at least 90% as large as the guest memory, as in
+bench/boot.sh), sampled from /proc/PID/smaps every 0.2 s by a thread; the
+peak is kept.  Sampling can miss a short peak."""
+
+import threading
+
+
+def own_kib(pid, guest_mib):
+    """(total RSS, RSS outside the guest RAM) in KiB, or None."""
+    lim = guest_mib * 1024 * 9 // 10
+    total = guest = 0
+    big = False
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                if line.startswith("Size:"):
+                    big = int(line.split()[1]) >= lim
+                elif line.startswith("Rss:"):
+                    kb = int(line.split()[1])
+                    total += kb
+                    if big:
+                        guest += kb
+    except (OSError, ValueError):
+        return None
+    return total, total - guest
+
+
+class Sampler:
+    def __init__(self, pid, guest_mib):
+        self.pid, self.guest_mib = pid, guest_mib
+        self.peak_own = self.peak_total = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            s = own_kib(self.pid, self.guest_mib)
+            if s is None:
+                return
+            self.peak_total = max(self.peak_total, s[0])
+            self.peak_own = max(self.peak_own, s[1])
+            self._stop.wait(0.2)
+
+    def stop(self):
+        self._stop.set()
+        self._t.join()
+        return self.peak_own

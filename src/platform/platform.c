@@ -1,0 +1,78 @@
+/* The platform-device registry (platform.h). */
+#include "platform/platform.h"
+
+extern const struct platform_dev *const __start_set_platform_dev[];
+extern const struct platform_dev *const __stop_set_platform_dev[];
+
+#define PLATFORM_MAX 32
+
+static const struct platform_dev *sorted[PLATFORM_MAX];
+static unsigned nsorted;
+
+static void sort_once(void)
+{
+	size_t n = (size_t)(__stop_set_platform_dev -
+	    __start_set_platform_dev);
+
+	if (nsorted != 0)
+		return;
+	for (size_t i = 0; i < n && nsorted < PLATFORM_MAX; i++) {
+		const struct platform_dev *d = __start_set_platform_dev[i];
+		unsigned j = nsorted++;
+
+		/* insertion by order, then name: independent of link order */
+		while (j > 0 && (sorted[j - 1]->order > d->order ||
+		    (sorted[j - 1]->order == d->order &&
+		    __builtin_strcmp(sorted[j - 1]->name, d->name) > 0))) {
+			sorted[j] = sorted[j - 1];
+			j--;
+		}
+		sorted[j] = d;
+	}
+}
+
+const struct platform_dev *platform_dev_at(unsigned i)
+{
+	sort_once();
+	return i < nsorted ? sorted[i] : NULL;
+}
+
+int platform_init(struct vm *vm)
+{
+	sort_once();
+	for (unsigned i = 0; i < nsorted; i++) {
+		if (sorted[i]->init == NULL)
+			continue;
+		if (sorted[i]->init(vm) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int platform_start(struct vm *vm)
+{
+	sort_once();
+	for (unsigned i = 0; i < nsorted; i++) {
+		if (sorted[i]->start == NULL)
+			continue;
+		if (sorted[i]->start(vm) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+void platform_dump(void)
+{
+	sort_once();
+	for (unsigned i = 0; i < nsorted; i++)
+		if (sorted[i]->dump != NULL)
+			sorted[i]->dump();
+}
+
+void platform_fini(void)
+{
+	sort_once();
+	for (unsigned i = nsorted; i-- > 0;)
+		if (sorted[i]->teardown != NULL)
+			sorted[i]->teardown();
+}
