@@ -7,7 +7,6 @@
 #include "bus/pio.h"
 #include "config.h"
 #include "devices/lpc.h"
-#include "devices/virtio_console.h"
 #include "monitor.h"
 #include "options.h"
 #include "platform/acpi.h"
@@ -280,7 +279,7 @@ static int run_vm(void)
 		if (p && ttybe_check(p) != 0)
 			return fail_prefix("lpc.com%u.path", i + 1);
 	}
-	if (vtcon_check_config() != 0 || pci_check() != 0)
+	if (pci_check() != 0)
 		return -1;
 
 	if (vm_open(vm) != 0 || vm_setup_memory(vm, memsize) != 0 ||

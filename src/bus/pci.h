@@ -147,8 +147,6 @@ int pci_check(void);
 /* Build every device in the frozen tree, place their BARs, register
  * ports and ECAM. */
 int pci_init(struct vm *vm);
-/* Run every configured model's check hook (before the VM is built). */
-int pci_check(void);
 /* Tear every device down (after the vCPUs stopped) and free it. */
 void pci_fini(void);
 /* Function-level reset: decoding off, BARs unmapped, MSI/MSI-X disabled,

@@ -20,7 +20,6 @@
  * (vCPU threads) only bump atomics that the loop thread applies before
  * its next step; cfgwrite (emergency write) only calls sockbe_write(),
  * which is thread-safe. */
-#include "devices/virtio_console.h"
 #include "devices/vtcon_ctrl.h"
 #include "backends/evloop.h"
 #include "backends/sock.h"
@@ -481,7 +480,7 @@ static int walk_ports(const char *node, int (*cb)(void *, unsigned,
 	return 0;
 }
 
-/* Paths seen so far by vtcon_check_config (duplicates are an error). */
+/* Socket paths seen so far by vtcon_check (duplicates are an error). */
 struct seen_paths {
 	const char *p[VTCON_MAXPORTS * 32];
 	unsigned n;
@@ -502,36 +501,46 @@ static int check_port(void *arg, unsigned id, const char *name,
 	return sockbe_check(path);
 }
 
-int vtcon_check_config(void)
+/* Collect another device's socket paths (already checked by its own
+ * check hook), for the duplicate check. */
+static int collect_port(void *arg, unsigned id, const char *name,
+    const char *path)
 {
-	static char b[256][32], s[PCI_MAXSLOT][32], f[PCI_MAXFUNC][32];
+	struct seen_paths *s = arg;
+	(void)id;
+	(void)name;
+
+	if (s->n < ARRAY_SIZE(s->p))
+		s->p[s->n++] = path;
+	return 0;
+}
+
+/* The model's check hook (pci_check, before anything is built): this
+ * device's ports (ids, names, socket paths: directory exists, path absent
+ * or a stale socket), and no socket path used twice, here or by a
+ * virtio-console that pci_check visited before this one. */
+static int vtcon_check(const char *node, unsigned bus, unsigned slot,
+    unsigned func)
+{
 	struct seen_paths *seen = calloc(1, sizeof(*seen));
-	int nb, ns, nf, r = 0;
-	char node[128];
+	unsigned me = (bus * PCI_MAXSLOT + slot) * PCI_MAXFUNC + func;
+	int r = 0;
 
 	if (seen == NULL)
 		return fail("out of memory");
-	nb = config_is_node("pci") ? config_children("pci", b, 256) : 0;
-	for (int i = 0; i < nb && r == 0; i++) {
-		snprintf(node, sizeof(node), "pci.%.31s", b[i]);
-		if (!config_is_node(node))
+	for (unsigned k = 0; k < me && r == 0; k++) {
+		unsigned b = k / (PCI_MAXSLOT * PCI_MAXFUNC),
+		    sl = k / PCI_MAXFUNC % PCI_MAXSLOT, f = k % PCI_MAXFUNC;
+		const char *dev = config_getf("pci.%u.%u.%u.device", b, sl, f);
+		char other[48];
+
+		if (dev == NULL || strcmp(dev, "virtio-console") != 0)
 			continue;
-		ns = config_children(node, s, PCI_MAXSLOT);
-		for (int j = 0; j < ns && r == 0; j++) {
-			snprintf(node, sizeof(node), "pci.%.31s.%.31s", b[i], s[j]);
-			if (!config_is_node(node))
-				continue;
-			nf = config_children(node, f, PCI_MAXFUNC);
-			for (int k = 0; k < nf && r == 0; k++) {
-				const char *dev;
-				snprintf(node, sizeof(node), "pci.%.31s.%.31s.%.31s",
-				    b[i], s[j], f[k]);
-				dev = config_getf("%s.device", node);
-				if (dev && strcmp(dev, "virtio-console") == 0)
-					r = walk_ports(node, check_port, seen);
-			}
-		}
+		snprintf(other, sizeof(other), "pci.%u.%u.%u", b, sl, f);
+		r = walk_ports(other, collect_port, seen);
 	}
+	if (r == 0)
+		r = walk_ports(node, check_port, seen);
 	free(seen);
 	return r;
 }
@@ -621,6 +630,7 @@ static const struct pci_devemu pe_vtcon = {
 	.help = "Virtio console interface",
 	.legacy_config = vtcon_legacy,
 	.init = vtcon_init,
+	.check = vtcon_check,
 	VIRTIO_PCI_DEVEMU_HOOKS,
 };
 PCI_EMUL_SET(pe_vtcon);

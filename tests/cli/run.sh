@@ -170,6 +170,7 @@ bad vtcon-bad-port 4 "pci.0.4.0.port.16: invalid port \(use 0 to 15\)" -- $K $L 
 bad vtcon-missing-dir 4 "pci.0.4.0.port.0.path: socket '/nonexistent/dir/a.sock': directory '/nonexistent/dir': No such file" -- $K $L -s 4,virtio-console,a=/nonexistent/dir/a.sock vm
 bad vtcon-not-a-socket 4 "pci.0.4.0.port.1.path: socket '/etc/hostname': the path exists and is not a socket" -- $K $L -s "4,virtio-console,a=$tmp/first.sock,b=/etc/hostname" vm
 bad vtcon-same-path 4 "socket '$tmp/s.sock' is used by two ports" -- $K $L -s "4,virtio-console,a=$tmp/s.sock,b=$tmp/s.sock" vm
+bad vtcon-same-path-two-devices 4 "socket '$tmp/t.sock' is used by two ports" -- $K $L -s "4,virtio-console,a=$tmp/t.sock" -s "5,virtio-console,b=$tmp/u.sock,c=$tmp/t.sock" vm
 # virtio-blk images: checked before the VM is created
 truncate -s 1M "$tmp/disk.img" "$tmp/ro.img"
 chmod 0444 "$tmp/ro.img"

@@ -18,7 +18,6 @@
 #include "bus/mmio.h"
 #include "bus/pci.h"
 #include "config.h"
-#include "devices/virtio_console.h"
 #include "devices/vtcon_ctrl.h"
 #include "virtio/virtio.h"
 #include "vmm/vm.h"
@@ -170,7 +169,7 @@ static int setup(void **state)
 	snprintf(pb, sizeof(pb), "%s/b.sock", dir);
 	snprintf(opt, sizeof(opt), "4,virtio-console,alpha=%s,beta=%s", pa, pb);
 	if (pci_parse_slot(opt) != 0 || config_freeze() != 0 ||
-	    vtcon_check_config() != 0 || pci_init(&fakevm) != 0) {
+	    pci_check() != 0 || pci_init(&fakevm) != 0) {
 		fprintf(stderr, "setup: %s\n", last_error());
 		return -1;
 	}
