@@ -25,101 +25,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define VIRTIO_VENDOR		0x1af4
-
-/* BARs */
-#define BAR_LEGACY	0
-#define BAR_MSIX	1
-#define BAR_MODERN	4
-
-/* Legacy register layout (virtio 1.2, 4.1.4.8) */
-#define VL_HOST_FEATURES	0x00
-#define VL_GUEST_FEATURES	0x04
-#define VL_QUEUE_PFN		0x08
-#define VL_QUEUE_NUM		0x0c
-#define VL_QUEUE_SEL		0x0e
-#define VL_QUEUE_NOTIFY		0x10
-#define VL_STATUS		0x12
-#define VL_ISR			0x13
-#define VL_CONFIG_VECTOR	0x14
-#define VL_QUEUE_VECTOR		0x16
-#define VL_HDR			0x14	/* device config without MSI-X */
-#define VL_HDR_MSIX		0x18	/* ... with MSI-X enabled */
-#define VL_PFN_SHIFT		12
-#define VL_ALIGN		4096
-
-/* Modern BAR layout */
-#define VM_COMMON	0x0000
-#define VM_ISR		0x1000
-#define VM_DEVCFG	0x2000
-#define VM_NOTIFY	0x3000
-#define VM_NOTIFY_MULT	4
-#define VM_BARSIZE	0x4000
-
-/* Common configuration (4.1.4.3) */
-#define VC_DFSELECT	0x00
-#define VC_DF		0x04
-#define VC_GFSELECT	0x08
-#define VC_GF		0x0c
-#define VC_MSIX		0x10
-#define VC_NUMQ		0x12
-#define VC_STATUS	0x14
-#define VC_CFGGEN	0x15
-#define VC_QSEL		0x16
-#define VC_QSIZE	0x18
-#define VC_QMSIX	0x1a
-#define VC_QENABLE	0x1c
-#define VC_QNOFF	0x1e
-#define VC_QDESC	0x20
-#define VC_QAVAIL	0x28
-#define VC_QUSED	0x30
-#define VC_QNDATA	0x38
-#define VC_SIZE		0x3c
-
-/* PCI capability types (4.1.4) */
-#define VIRTIO_PCI_CAP_COMMON_CFG	1
-#define VIRTIO_PCI_CAP_NOTIFY_CFG	2
-#define VIRTIO_PCI_CAP_ISR_CFG		3
-#define VIRTIO_PCI_CAP_DEVICE_CFG	4
-#define VIRTIO_PCI_CAP_PCI_CFG		5
-#define PCIY_VENDOR			0x09
-
-#define ISR_QUEUE	1
-#define ISR_CONFIG	2
-
-struct vqx {
-	struct vq vq;
-	struct virtio_dev *vd;
-	int efd;		/* kick eventfd */
-	struct ev *ev;		/* event-loop watch (CTX_EVLOOP) */
-	struct iowatch *iow;	/* I/O-thread watch (CTX_IOTHREAD) */
-	uint64_t ioev_mmio;	/* registered ioeventfd addresses (0 none) */
-	uint64_t ioev_pio;
-};
-
-struct virtio_dev {
-	pthread_mutex_t lock;
-	pthread_mutex_t isr_lock;
-	struct pci_devinst *pi;
-	const struct virtio_ops *ops;
-	void *sc;
-	bool use_msix;
-	bool legacy;		/* the driver uses the legacy interface */
-	atomic_uint status;
-	uint8_t isr;
-	atomic_uint cfggen;
-	uint64_t dfeatures;	/* offered */
-	uint64_t gfeatures;	/* driver's */
-	uint32_t dfselect, gfselect;
-	uint16_t qsel;
-	uint16_t config_vector;
-	bool ioev_on;
-	atomic_ulong kicks, slow_kicks;	/* all / through a vCPU exit */
-	struct iothread *io;
-	unsigned pcicfg;	/* offset of the PCI_CFG capability */
-	unsigned nq;
-	struct vqx q[];
-};
+#include "virtio/pci_priv.h"
 
 static const struct vq_ops transport_vq_ops;
 
@@ -172,7 +78,7 @@ static void raise_isr(struct virtio_dev *vd, uint8_t bit, uint16_t vector)
 	}
 }
 
-static uint8_t read_isr(struct virtio_dev *vd)
+uint8_t vpci_read_isr(struct virtio_dev *vd)
 {
 	uint8_t v;
 
@@ -253,7 +159,7 @@ static void kick_io(int fd, void *arg)
 	kick_common(fd, arg);
 }
 
-static void kick(struct vqx *q)
+void vpci_kick(struct vqx *q)
 {
 	uint64_t one = 1;
 
@@ -335,7 +241,7 @@ static void device_reset(struct virtio_dev *vd)
 	vd->qsel = 0;
 	vd->config_vector = VIRTIO_MSI_NO_VECTOR;
 	vd->legacy = false;
-	read_isr(vd);
+	vpci_read_isr(vd);
 	if (vd->ops->reset)
 		vd->ops->reset(vd->sc);
 }
@@ -370,10 +276,10 @@ static void driver_ok(struct virtio_dev *vd)
 		vd->ops->driver_ok(vd->sc);
 	/* Buffers made available before DRIVER_OK are seen now. */
 	for (unsigned i = 0; i < vd->nq; i++)
-		kick(&vd->q[i]);
+		vpci_kick(&vd->q[i]);
 }
 
-static void set_status(struct virtio_dev *vd, uint8_t v)
+void vpci_set_status(struct virtio_dev *vd, uint8_t v)
 {
 	unsigned old = atomic_load(&vd->status);
 
@@ -398,268 +304,6 @@ static void set_status(struct virtio_dev *vd, uint8_t v)
 		driver_ok(vd);
 }
 
-static uint64_t offered(struct virtio_dev *vd)
-{
-	/* The legacy interface sees the low 32 bits (no VERSION_1). */
-	return vd->legacy ? (uint32_t)vd->dfeatures : vd->dfeatures;
-}
-
-/* ---- device configuration ---- */
-
-static uint32_t devcfg_read(struct virtio_dev *vd, uint64_t off, int size)
-{
-	uint32_t v = 0;
-
-	if (size > 4 || off + (uint64_t)size > vd->ops->cfgsize ||
-	    vd->ops->cfgread == NULL)
-		return 0;
-	if (vd->ops->cfgread(vd->sc, (unsigned)off, (unsigned)size, &v) != 0)
-		return 0;
-	return v;
-}
-
-static void devcfg_write(struct virtio_dev *vd, uint64_t off, int size,
-    uint32_t v)
-{
-	if (size > 4 || off + (uint64_t)size > vd->ops->cfgsize ||
-	    vd->ops->cfgwrite == NULL)
-		return;
-	vd->ops->cfgwrite(vd->sc, (unsigned)off, (unsigned)size, v);
-}
-
-/* ---- legacy interface (I/O BAR 0) ---- */
-
-static struct vqx *selq(struct virtio_dev *vd)
-{
-	return vd->qsel < vd->nq ? &vd->q[vd->qsel] : NULL;
-}
-
-static uint16_t check_vector(struct virtio_dev *vd, uint16_t v)
-{
-	/* A vector beyond the table reads back as NO_VECTOR. */
-	return v < vd->nq + 1 ? v : VIRTIO_MSI_NO_VECTOR;
-}
-
-static void legacy_set_pfn(struct virtio_dev *vd, struct vqx *q, uint32_t pfn)
-{
-	struct vq *vq = &q->vq;
-
-	if (pfn == 0) {
-		vq_reset(vq);
-		return;
-	}
-	pthread_mutex_lock(&vq->mtx);
-	vq->size = vq->maxsize;
-	vq->desc_gpa = (uint64_t)pfn << VL_PFN_SHIFT;
-	vq->avail_gpa = vq->desc_gpa + VQ_DESC_SIZE(vq->size);
-	vq->used_gpa = ALIGN_UP(vq->avail_gpa + VQ_AVAIL_SIZE(vq->size),
-	    (uint64_t)VL_ALIGN);
-	pthread_mutex_unlock(&vq->mtx);
-	vq_enable(vq);
-	(void)vd;
-}
-
-static int legacy_access(struct virtio_dev *vd, uint64_t off, int size,
-    bool write, uint64_t *val)
-{
-	unsigned hdr = pci_msix_enabled(vd->pi) ? VL_HDR_MSIX : VL_HDR;
-	struct vqx *q;
-	uint32_t v = write ? (uint32_t)*val : 0;
-
-	if (off >= hdr) {
-		if (write)
-			devcfg_write(vd, off - hdr, size, v);
-		else
-			*val = devcfg_read(vd, off - hdr, size);
-		return 0;
-	}
-	vd->legacy = true;
-	q = selq(vd);
-#define AT(o, s) (off == (o) && size == (s))
-	if (!write) {
-		uint64_t r = 0;
-		if (AT(VL_HOST_FEATURES, 4))
-			r = (uint32_t)offered(vd);
-		else if (AT(VL_GUEST_FEATURES, 4))
-			r = (uint32_t)vd->gfeatures;
-		else if (AT(VL_QUEUE_PFN, 4))
-			r = q && q->vq.ready ? (uint32_t)(q->vq.desc_gpa >>
-			    VL_PFN_SHIFT) : 0;
-		else if (AT(VL_QUEUE_NUM, 2))
-			r = q ? q->vq.maxsize : 0;
-		else if (AT(VL_QUEUE_SEL, 2))
-			r = vd->qsel;
-		else if (AT(VL_STATUS, 1))
-			r = atomic_load(&vd->status) & 0xff;
-		else if (AT(VL_ISR, 1))
-			r = read_isr(vd);
-		else if (AT(VL_CONFIG_VECTOR, 2) && hdr == VL_HDR_MSIX)
-			r = vd->config_vector;
-		else if (AT(VL_QUEUE_VECTOR, 2) && hdr == VL_HDR_MSIX)
-			r = q ? q->vq.msix_vector : VIRTIO_MSI_NO_VECTOR;
-		*val = r;
-		return 0;
-	}
-	if (AT(VL_GUEST_FEATURES, 4))
-		vd->gfeatures = v & (uint32_t)vd->dfeatures;
-	else if (AT(VL_QUEUE_PFN, 4) && q)
-		legacy_set_pfn(vd, q, v);
-	else if (AT(VL_QUEUE_SEL, 2))
-		vd->qsel = (uint16_t)v;
-	else if (AT(VL_QUEUE_NOTIFY, 2) && v < vd->nq) {
-		atomic_fetch_add(&vd->slow_kicks, 1);
-		kick(&vd->q[v]);
-	}
-	else if (AT(VL_STATUS, 1))
-		set_status(vd, (uint8_t)v);
-	else if (AT(VL_CONFIG_VECTOR, 2) && hdr == VL_HDR_MSIX)
-		vd->config_vector = check_vector(vd, (uint16_t)v);
-	else if (AT(VL_QUEUE_VECTOR, 2) && hdr == VL_HDR_MSIX && q)
-		q->vq.msix_vector = check_vector(vd, (uint16_t)v);
-#undef AT
-	return 0;
-}
-
-/* ---- modern interface (memory BAR 4) ---- */
-
-static uint64_t common_read(struct virtio_dev *vd, uint64_t off, int size)
-{
-	struct vqx *q = selq(vd);
-	uint64_t f = offered(vd);
-
-#define AT(o, s) (off == (o) && size == (s))
-	if (AT(VC_DFSELECT, 4))
-		return vd->dfselect;
-	if (AT(VC_DF, 4))
-		return vd->dfselect == 0 ? (uint32_t)f : vd->dfselect == 1 ?
-		    (uint32_t)(f >> 32) : 0;
-	if (AT(VC_GFSELECT, 4))
-		return vd->gfselect;
-	if (AT(VC_GF, 4))
-		return vd->gfselect == 0 ? (uint32_t)vd->gfeatures :
-		    vd->gfselect == 1 ? (uint32_t)(vd->gfeatures >> 32) : 0;
-	if (AT(VC_MSIX, 2))
-		return vd->config_vector;
-	if (AT(VC_NUMQ, 2))
-		return vd->nq;
-	if (AT(VC_STATUS, 1))
-		return atomic_load(&vd->status) & 0xff;
-	if (AT(VC_CFGGEN, 1))
-		return atomic_load(&vd->cfggen) & 0xff;
-	if (AT(VC_QSEL, 2))
-		return vd->qsel;
-	if (q == NULL)
-		return 0;	/* queue registers of a missing queue */
-	if (AT(VC_QSIZE, 2))
-		return q->vq.size;
-	if (AT(VC_QMSIX, 2))
-		return q->vq.msix_vector;
-	if (AT(VC_QENABLE, 2))
-		return q->vq.ready;
-	if (AT(VC_QNOFF, 2))
-		return vd->qsel;
-	if (AT(VC_QNDATA, 2))
-		return vd->qsel;
-	if (off >= VC_QDESC && off + (uint64_t)size <= VC_QUSED + 8 &&
-	    (size == 4 || size == 8) && (off & (uint64_t)(size - 1)) == 0) {
-		uint64_t base = (off - VC_QDESC) / 8, v;
-		v = base == 0 ? q->vq.desc_gpa : base == 1 ? q->vq.avail_gpa :
-		    q->vq.used_gpa;
-		if (size == 8)
-			return v;
-		return (off & 4) ? v >> 32 : (uint32_t)v;
-	}
-#undef AT
-	return 0;
-}
-
-static void set_half(uint64_t *field, uint64_t off, int size, uint64_t v)
-{
-	if (size == 8)
-		*field = v;
-	else if (off & 4)
-		*field = (*field & 0xffffffffULL) | (v << 32);
-	else
-		*field = (*field & ~0xffffffffULL) | (uint32_t)v;
-}
-
-static void common_write(struct virtio_dev *vd, uint64_t off, int size,
-    uint64_t v)
-{
-	struct vqx *q = selq(vd);
-
-#define AT(o, s) (off == (o) && size == (s))
-	if (AT(VC_DFSELECT, 4))
-		vd->dfselect = (uint32_t)v;
-	else if (AT(VC_GFSELECT, 4))
-		vd->gfselect = (uint32_t)v;
-	else if (AT(VC_GF, 4)) {
-		/* Features are fixed once FEATURES_OK is set. */
-		if (atomic_load(&vd->status) & VIRTIO_STATUS_FEATURES_OK)
-			return;
-		if (vd->gfselect == 0)
-			vd->gfeatures = (vd->gfeatures & ~0xffffffffULL) |
-			    (uint32_t)v;
-		else if (vd->gfselect == 1)
-			vd->gfeatures = (vd->gfeatures & 0xffffffffULL) |
-			    (v << 32);
-	} else if (AT(VC_MSIX, 2))
-		vd->config_vector = check_vector(vd, (uint16_t)v);
-	else if (AT(VC_STATUS, 1))
-		set_status(vd, (uint8_t)v);
-	else if (AT(VC_QSEL, 2))
-		vd->qsel = (uint16_t)v;
-	else if (q == NULL || q->vq.ready)
-		return;	/* a missing queue, or an enabled one: read-only */
-	else if (AT(VC_QSIZE, 2)) {
-		/* split rings: a power of two up to the maximum */
-		if (v >= 1 && v <= q->vq.maxsize && (v & (v - 1)) == 0)
-			q->vq.size = (uint16_t)v;
-	} else if (AT(VC_QMSIX, 2))
-		q->vq.msix_vector = check_vector(vd, (uint16_t)v);
-	else if (AT(VC_QENABLE, 2)) {
-		if (v == 1)
-			vq_enable(&q->vq);
-	} else if (off >= VC_QDESC && off + (uint64_t)size <= VC_QUSED + 8 &&
-	    (size == 4 || size == 8) && (off & (uint64_t)(size - 1)) == 0) {
-		uint64_t which = (off - VC_QDESC) / 8;
-		pthread_mutex_lock(&q->vq.mtx);
-		set_half(which == 0 ? &q->vq.desc_gpa : which == 1 ?
-		    &q->vq.avail_gpa : &q->vq.used_gpa, off, size, v);
-		pthread_mutex_unlock(&q->vq.mtx);
-	}
-#undef AT
-}
-
-static int modern_access(struct virtio_dev *vd, uint64_t off, int size,
-    bool write, uint64_t *val)
-{
-	if (off < VM_COMMON + VC_SIZE) {
-		if (write)
-			common_write(vd, off, size, *val);
-		else
-			*val = common_read(vd, off, size);
-	} else if (off == VM_ISR && !write && size == 1) {
-		*val = read_isr(vd);
-	} else if (off >= VM_DEVCFG && off < VM_DEVCFG + 0x1000) {
-		if (write)
-			devcfg_write(vd, off - VM_DEVCFG, size, (uint32_t)*val);
-		else
-			*val = devcfg_read(vd, off - VM_DEVCFG, size);
-	} else if (off >= VM_NOTIFY && off < VM_NOTIFY + VM_NOTIFY_MULT *
-	    (uint64_t)vd->nq) {
-		/* Notifications that did not go through the ioeventfd. */
-		if (write) {
-			atomic_fetch_add(&vd->slow_kicks, 1);
-			kick(&vd->q[(off - VM_NOTIFY) / VM_NOTIFY_MULT]);
-		} else
-			*val = 0;
-	} else if (!write) {
-		*val = 0;
-	}
-	return 0;
-}
-
 static int bar_access(struct pci_devinst *pi, int bar, uint64_t off, int size,
     bool write, uint64_t *val)
 {
@@ -668,12 +312,12 @@ static int bar_access(struct pci_devinst *pi, int bar, uint64_t off, int size,
 
 	/* Notifications need no lock: they only write an eventfd. */
 	if (bar == BAR_MODERN && write && off >= VM_NOTIFY)
-		return modern_access(vd, off, size, write, val);
+		return vpci_modern_access(vd, off, size, write, val);
 	pthread_mutex_lock(&vd->lock);
 	if (bar == BAR_LEGACY)
-		r = legacy_access(vd, off, size, write, val);
+		r = vpci_legacy_access(vd, off, size, write, val);
 	else
-		r = modern_access(vd, off, size, write, val);
+		r = vpci_modern_access(vd, off, size, write, val);
 	pthread_mutex_unlock(&vd->lock);
 	return r;
 }
