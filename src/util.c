@@ -69,6 +69,22 @@ void clear_error(void)
 	errbuf[0] = '\0';
 }
 
+#define THREAD_STACK_SIZE (256u << 10)
+
+int thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	int e;
+
+	if ((e = pthread_attr_init(&attr)) != 0)
+		return e;
+	e = pthread_attr_setstacksize(&attr, THREAD_STACK_SIZE);
+	if (e == 0)
+		e = pthread_create(t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return e;
+}
+
 static int err_fd = -1;		/* non-blocking description, or 2 */
 static bool err_sock;			/* fd 2 is a socket: MSG_DONTWAIT */
 static pthread_once_t err_once = PTHREAD_ONCE_INIT;

@@ -3,6 +3,7 @@
 #ifndef BHYVE_UTIL_H
 #define BHYVE_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,12 @@ int fail_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int fail_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *last_error(void);
 void clear_error(void);
+
+/* pthread_create for bhyve's helper threads (I/O threads, block
+ * workers): a 256 KiB stack instead of glibc's 8 MiB default, which the
+ * kernel may back with a 2 MiB transparent huge page on first touch (that
+ * counted as 2 MiB of VMM memory per thread).  Returns 0 or an errno. */
+int thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* Write a message to stderr, never blocking for longer than wait_ms
  * (stderr may be a pipe or terminal nobody reads; then the message is

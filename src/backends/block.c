@@ -341,7 +341,7 @@ static int uring_start(struct blk *b)
 		errno = -ret;
 		return -1;
 	}
-	if (pthread_create(&b->cq_thread, NULL, cq_main, b) != 0) {
+	if (thread_create(&b->cq_thread, cq_main, b) != 0) {
 		io_uring_queue_exit(&b->ring);
 		errno = EAGAIN;
 		return -1;
@@ -662,7 +662,7 @@ int blk_open(const char *node, const char *ident, struct blk **out)
 	want = b->use_uring ? AUX_THREADS : POOL_THREADS;
 	for (unsigned i = 0; i < want; i++) {
 		char name[32];
-		if (pthread_create(&b->threads[i], NULL, worker, b) != 0) {
+		if (thread_create(&b->threads[i], worker, b) != 0) {
 			stop_pool(b);
 			uring_stop(b);
 			blk_free(b);

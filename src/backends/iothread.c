@@ -98,7 +98,7 @@ struct iothread *iothread_create(const char *name)
 		fail_errno("%s: I/O thread", name);
 		goto bad;
 	}
-	e = pthread_create(&it->thread, NULL, io_main, it);
+	e = thread_create(&it->thread, io_main, it);
 	if (e != 0) {
 		errno = e;
 		fail_errno("%s: cannot start I/O thread", name);

@@ -73,6 +73,14 @@ struct vblk_io {
 	uint8_t *status;
 	uint32_t written;
 	struct vblk_io *next;
+	struct iovec *iov;	/* VBLK_QSIZE each, in vblk.iovs */
+	struct iovec *data;
+};
+
+/* A request's segment lists, kept apart from the request headers: the
+ * free list is LIFO, so only as many of these pages as requests were ever
+ * in flight at once are touched (all of them would be 1 MiB). */
+struct vblk_iovs {
 	struct iovec iov[VBLK_QSIZE];
 	struct iovec data[VBLK_QSIZE];
 };
@@ -89,6 +97,7 @@ struct vblk {
 	pthread_mutex_t mtx;
 	struct vblk_io *free;
 	bool stalled;
+	struct vblk_iovs *iovs;	/* VBLK_NIO */
 	struct vblk_io ios[VBLK_NIO];
 };
 
@@ -276,6 +285,7 @@ static void vblk_teardown(void *arg)
 	if (sc->kick_fd >= 0)
 		close(sc->kick_fd);
 	pthread_mutex_destroy(&sc->mtx);
+	free(sc->iovs);
 	free(sc);
 }
 
@@ -326,12 +336,16 @@ static int vblk_init(struct vm *vm, struct pci_devinst *pi, const char *node)
 	char ident[8];
 	uint64_t features;
 
-	if (sc == NULL)
+	if (sc == NULL || (sc->iovs = calloc(VBLK_NIO,
+	    sizeof(*sc->iovs))) == NULL) {
+		free(sc);
 		return fail("out of memory");
+	}
 	sc->kick_fd = -1;
 	snprintf(sc->node, sizeof(sc->node), "%s", node);
 	snprintf(ident, sizeof(ident), "%u:%u", pi->slot, pi->func);
 	if (blk_open(node, ident, &sc->blk) != 0) {
+		free(sc->iovs);
 		free(sc);
 		return -1;
 	}
@@ -359,6 +373,8 @@ static int vblk_init(struct vm *vm, struct pci_devinst *pi, const char *node)
 	pthread_mutex_init(&sc->mtx, NULL);
 	for (unsigned i = 0; i < VBLK_NIO; i++) {
 		sc->ios[i].sc = sc;
+		sc->ios[i].iov = sc->iovs[i].iov;
+		sc->ios[i].data = sc->iovs[i].data;
 		sc->ios[i].next = sc->free;
 		sc->free = &sc->ios[i];
 	}
@@ -408,6 +424,7 @@ fail:
 	 * it down and vblk_teardown frees sc */
 	if (pi->softc == NULL) {
 		blk_close(sc->blk);
+		free(sc->iovs);
 		free(sc);
 	}
 	return -1;
