@@ -15,7 +15,7 @@ tests/e2e/testhost.sh prepare >&2
 if [ "${1:-}" != "--nested" ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
 	echo "Booting the guest; type 'reboot -f' in it to leave." >&2
 	set +e
-	build/bhyve -c 2 -m 512M -s 0,hostbridge -s 31,lpc -l com1,stdio \
+	build/bhyve -H -P -c 2 -m 512M -s 0,hostbridge -s 31,lpc -l com1,stdio \
 		-o boot.kernel="$KERNEL" -o boot.initrd="$GUEST_INITRD" \
 		-o "boot.cmdline=console=ttyS0 quiet bhyvetest=shell" demo
 	echo "bhyve exited with status $?" >&2

@@ -36,7 +36,7 @@ FIO = ("fio --name=j --filename=/dev/vda --direct=1 --ioengine=libaio "
        % (SIZE_MB, RUNTIME))
 
 VMMS = {
-    "bhyve": [BHYVE, "-c", "1", "-m", "1G", "-s", "0,hostbridge",
+    "bhyve": [BHYVE, "-H", "-P", "-c", "1", "-m", "1G", "-s", "0,hostbridge",
               "-s", "4,virtio-blk," + IMG, "-s", "31,lpc", "-l", "com1,stdio",
               "-o", "boot.kernel=" + KERNEL, "-o", "boot.initrd=" + INITRD,
               "-o", "boot.cmdline=" + CMDLINE, "benchvm"],

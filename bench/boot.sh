@@ -47,7 +47,7 @@ vmm_cmd() { # NAME -> sets array CMD
 		CMD=(qemu-system-x86_64 -enable-kvm -M "${1#qemu-}" -m "$mem_mb" -nographic -no-reboot
 			-kernel "$KERNEL" -initrd "$GUEST_INITRD" -append "$cmdline") ;;
 	bhyve)
-		CMD=("$bhyve" -c 1 -m "${mem_mb}M" -s "0,hostbridge" -s "31,lpc" -l "com1,stdio"
+		CMD=("$bhyve" -H -P -c 1 -m "${mem_mb}M" -s "0,hostbridge" -s "31,lpc" -l "com1,stdio"
 			-o "boot.kernel=$KERNEL" -o "boot.initrd=$GUEST_INITRD" -o "boot.cmdline=$cmdline" benchvm) ;;
 	*) echo "unknown VMM $1" >&2; return 1 ;;
 	esac

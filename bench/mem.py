@@ -58,7 +58,7 @@ class Blob(http.server.BaseHTTPRequestHandler):
 
 def vmm_cmd(name):
     if name == "bhyve":
-        return [BHYVE, "-c", "1", "-m", "%dM" % MEM_MB, "-s", "0,hostbridge",
+        return [BHYVE, "-H", "-P", "-c", "1", "-m", "%dM" % MEM_MB, "-s", "0,hostbridge",
                 "-s", "4,virtio-blk," + IMG, "-s", "5,virtio-rnd",
                 "-s", "6,virtio-net,slirp,open=true",
                 "-s", "7,virtio-console,port1=" + SOCK,

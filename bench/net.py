@@ -36,7 +36,7 @@ CMDLINE = "console=ttyS0 bhyvetest=script bhyvemods=virtio_pci,virtio_net"
 
 def vmm_cmd(name):
     if name == "bhyve":
-        return [BHYVE, "-c", "1", "-m", "512M", "-s", "0,hostbridge",
+        return [BHYVE, "-H", "-P", "-c", "1", "-m", "512M", "-s", "0,hostbridge",
                 "-s", "31,lpc", "-l", "com1,stdio",
                 "-s", "4,virtio-net,tap0",
                 "-o", "boot.kernel=" + KERNEL, "-o", "boot.initrd=" + INITRD,

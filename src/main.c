@@ -251,8 +251,10 @@ static int run_vm(void)
 	    config_get_bool("memory.guest_in_core", false,
 	    &vm->guest_in_core) != 0 ||
 	    config_get_bool("x86.mptable", true, &mptable) != 0 ||
-	    config_get_bool("x86.vmexit_on_hlt", false, &b) != 0 ||
-	    config_get_bool("x86.vmexit_on_pause", false, &b) != 0 ||
+	    config_get_bool("x86.vmexit_on_hlt", false,
+	    &vm->vmexit_on_hlt) != 0 ||
+	    config_get_bool("x86.vmexit_on_pause", false,
+	    &vm->vmexit_on_pause) != 0 ||
 	    config_get_bool("destroy_on_poweroff", false, &b) != 0 ||
 	    config_get_bool("virtio_msix", true, &b) != 0 ||
 	    config_get_bool("boot.decompress", false, &decompress) != 0 ||

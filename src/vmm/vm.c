@@ -71,6 +71,37 @@ static int check_vcpu_limits(struct vm *vm)
 	return 0;
 }
 
+/* -H and -P as in bhyve: without -H a HLT does not leave the guest (the
+ * vCPU's host thread shows as 100% busy, and a halt cannot be detected:
+ * status 2 needs -H, as in bhyve); without -P neither does PAUSE.  With
+ * them KVM intercepts both (HLT sleeps in the kernel, PAUSE loops yield).
+ * Must be set before any vCPU exists.  A host KVM that cannot pass them
+ * through keeps the exits, as with -H/-P, and says so. */
+static int set_guest_exits(struct vm *vm)
+{
+	uint64_t want = (vm->vmexit_on_hlt ? 0 : KVM_X86_DISABLE_EXITS_HLT) |
+	    (vm->vmexit_on_pause ? 0 : KVM_X86_DISABLE_EXITS_PAUSE);
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_DISABLE_EXITS };
+	int have;
+
+	if (want == 0)
+		return 0;
+	have = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+	    KVM_CAP_X86_DISABLE_EXITS);
+	if (have <= 0 || ((uint64_t)have & want) != want) {
+		warnx_raw("this host's KVM cannot leave %s to the guest; they "
+		    "exit as with %s", want == KVM_X86_DISABLE_EXITS_HLT ?
+		    "HLT" : want == KVM_X86_DISABLE_EXITS_PAUSE ? "PAUSE" :
+		    "HLT and PAUSE", want == KVM_X86_DISABLE_EXITS_HLT ? "-H" :
+		    want == KVM_X86_DISABLE_EXITS_PAUSE ? "-P" : "-H -P");
+		return 0;
+	}
+	cap.args[0] = want;
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		return fail_errno("KVM_CAP_X86_DISABLE_EXITS");
+	return 0;
+}
+
 int vm_open(struct vm *vm)
 {
 	static const struct { int cap; const char *name; } caps[] = {
@@ -140,6 +171,8 @@ int vm_open(struct vm *vm)
 			return fail_errno("x86.strictmsr=false needs "
 			    "KVM_CAP_X86_USER_SPACE_MSR");
 	}
+	if (set_guest_exits(vm) != 0)
+		return -1;
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_efd < 0)
 		return fail_errno("eventfd");

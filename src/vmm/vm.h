@@ -76,6 +76,8 @@ struct vm {
 	bool strictio;		/* -e: unhandled port access is fatal */
 	bool strictmsr;		/* inject #GP on unknown MSRs (else ignore) */
 	bool x2apic;
+	bool vmexit_on_hlt;	/* -H: HLT exits to KVM (else stays in the guest) */
+	bool vmexit_on_pause;	/* -P: PAUSE exits (else stays in the guest) */
 	bool wired, guest_in_core;
 	uint32_t tsc_khz;
 

@@ -9,11 +9,11 @@ top=$(cd "$here/../.." && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$here/lib.sh"
 cmds='uname -a; nproc; lspci; head -1 /proc/meminfo; date; exit'
-echo "\$ bhyve -c 2 -m 512M -s 0,hostbridge -s 31,lpc -l com1,stdio -o boot.kernel=$KERNEL -o boot.initrd=$GUEST_INITRD -o 'boot.cmdline=console=ttyS0 quiet bhyvetest=script' demo"
+echo "\$ bhyve -H -P -c 2 -m 512M -s 0,hostbridge -s 31,lpc -l com1,stdio -o boot.kernel=$KERNEL -o boot.initrd=$GUEST_INITRD -o 'boot.cmdline=console=ttyS0 quiet bhyvetest=script' demo"
 echo "(typed into the guest's console once it is up: $cmds)"
 log=$(mktemp)
 console_session "$log" BHYVE-GUEST-SCRIPT "$cmds
-" 600 "$top/build/bhyve" -c 2 -m 512M -s 0,hostbridge -s 31,lpc -l com1,stdio \
+" 600 "$top/build/bhyve" -H -P -c 2 -m 512M -s 0,hostbridge -s 31,lpc -l com1,stdio \
 	-o boot.kernel="$KERNEL" -o boot.initrd="$GUEST_INITRD" \
 	-o "boot.cmdline=console=ttyS0 quiet bhyvetest=script" demo
 rc=$?

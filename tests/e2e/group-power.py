@@ -3,7 +3,9 @@
 Debian kernel: the PM timer and HPET as clocksources, SIGTERM pressing the
 ACPI power button (acpid powers the guest off: status 1), a second SIGTERM
 forcing a guest without a button handler off, `poweroff -f` (S5: status 1),
-`halt -f` (status 2), and SIGTERM without ACPI tables (status 1 at once).
+`halt -f` (status 2, with -H), SIGTERM without ACPI tables (status 1 at
+once), and -H: an idle vCPU thread rests with it and stays busy without it
+(the guest's HLT then does not leave the guest, as in bhyve).
 """
 
 import os
@@ -52,6 +54,29 @@ class Guest:
         return rc
 
 
+def vcpu_busy(pid, seconds=4.0):
+    """Share of one CPU the thread "vcpu 0" used over `seconds` (utime +
+    stime from /proc, which count the time the thread ran the guest)."""
+    def ticks():
+        for t in os.listdir("/proc/%d/task" % pid):
+            try:
+                if open("/proc/%d/task/%s/comm" % (pid, t)).read().strip() \
+                        != "vcpu 0":
+                    continue
+                f = open("/proc/%d/task/%s/stat" % (pid, t)).read()
+            except OSError:
+                continue
+            f = f.rsplit(")", 1)[1].split()
+            return int(f[11]) + int(f[12])
+        return None
+    a = ticks()
+    time.sleep(seconds)
+    b = ticks()
+    if a is None or b is None:
+        return None
+    return (b - a) / os.sysconf("SC_CLK_TCK") / seconds
+
+
 def check_acpid_and_clocks():
     g = Guest("power-acpid", bhyve_args(
         cpus="2", cmdline="console=ttyS0 bhyvetest=script bhyveacpid=1"))
@@ -91,12 +116,19 @@ def check_sigterm_twice():
     """No button driver in the guest: PWRBTN_EN stays off, the press
     stays pending, the VM keeps running; a second SIGTERM powers off."""
     g = Guest("power-sigterm-twice", bhyve_args(
-        cmdline="console=ttyS0 bhyvetest=script"))
+        cmdline="console=ttyS0 bhyvetest=script", hp=False))
     if not g.up():
         report("sigterm-pending-keeps-running", False, "no script marker")
         report("second-sigterm-status-1", False, "no script marker")
+        report("idle-without-H-uses-a-cpu", False, "no script marker")
         kill_with_dump(g.proc, g.con)
         return
+    # Without -H (bhyve(8): "virtual CPUs will use 100% of a host CPU")
+    # the idle guest's HLT stays in the guest: its thread stays busy.
+    time.sleep(2)
+    busy = vcpu_busy(g.proc.pid)
+    report("idle-without-H-uses-a-cpu", busy is not None and busy > 0.6,
+           "vcpu 0 used %s of a CPU" % busy)
     g.proc.send_signal(signal.SIGTERM)
     time.sleep(3)
     g.run("echo ALIVE-$((20+22))\n")
@@ -119,9 +151,15 @@ def check_poweroff_and_halt():
     g = Guest("power-halt", bhyve_args(
         cpus="2", cmdline="console=ttyS0 bhyvetest=script"))
     t = None
+    busy = None
     if g.up():
+        # With -H the idle guest's HLT sleeps in KVM: the thread rests.
+        time.sleep(2)
+        busy = vcpu_busy(g.proc.pid)
         g.run("halt -f\n")
         t = time.time()
+    report("idle-with-H-rests", busy is not None and busy < 0.3,
+           "vcpu 0 used %s of a CPU" % busy)
     rc = g.wait(120)
     report("halt-f-status-2", rc == 2, "exit status %s" % rc)
     took = time.time() - t if t else 999
@@ -139,7 +177,7 @@ def check_no_acpi_sigterm():
            "up %s, exit status %s" % (up, rc))
 
 
-plan(13)
+plan(15)
 check_acpid_and_clocks()
 check_sigterm_twice()
 check_poweroff_and_halt()

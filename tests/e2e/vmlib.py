@@ -75,8 +75,11 @@ class Console:
 
 
 def bhyve_args(*extra, kernel=None, cmdline="console=ttyS0", com1="stdio",
-               cpus="1", mem="256M", name="e2evm"):
-    return [BHYVE, "-c", cpus, "-m", mem, "-s", "0,hostbridge", "-s", "31,lpc",
+               cpus="1", mem="256M", name="e2evm", hp=True):
+    """bhyve's command line for the stock kernel; with -H -P unless hp is
+    False (as libvirt's bhyve driver always passes them)."""
+    return [BHYVE, *(["-H", "-P"] if hp else []), "-c", cpus, "-m", mem,
+            "-s", "0,hostbridge", "-s", "31,lpc",
             "-l", "com1," + com1, *extra,
             "-o", "boot.kernel=" + (kernel or KERNEL),
             "-o", "boot.initrd=" + INITRD,

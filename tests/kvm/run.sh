@@ -40,7 +40,7 @@ if [ ! -e /dev/kvm ]; then
 	exit 1
 fi
 
-base=(-m 64M -s 0,hostbridge -s 31,lpc -l com1,stdio)
+base=(-H -P -m 64M -s 0,hostbridge -s 31,lpc -l com1,stdio)
 printf 'hello initrd' > "$tmp/rd.txt"
 
 # check NAME EXPECTED_STATUS REGEX STDIN -- bhyve args...

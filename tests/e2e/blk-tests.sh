@@ -1,9 +1,0 @@
-#!/bin/bash
-# Runs inside the nested test host (tests/e2e/testhost.sh run): e2e group
-# "blk" (virtio-blk with the stock kernel).
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck disable=SC1090
-. "$BHYVE_TEST_ENV"
-export KERNEL VMLINUX GUEST_INITRD
-python3 "$here/group-blk.py"
