@@ -16,8 +16,8 @@
 #define MP_INT_NMI		1
 #define MP_INT_EXTINT		3
 
-#define BUS_PCI			0
-#define BUS_ISA			1
+/* MP bus ids: a PCI bus's id is its bus number (Linux looks INTx up by
+ * it); the ISA bus takes the id after the highest PCI bus listed. */
 #define SCI_IRQ			9
 
 static uint8_t checksum(const uint8_t *p, size_t n)
@@ -71,14 +71,28 @@ struct pci_intx_ctx {
 	int err;
 };
 
+/* PCI buses to list: bus 0 and every bus with an INTx device, below 255
+ * (the ISA bus needs an id after them). */
+static void mark_bus(void *arg, unsigned bus, unsigned slot, unsigned pin,
+    unsigned gsi)
+{
+	uint8_t *map = arg;
+	(void)slot;
+	(void)pin;
+	(void)gsi;
+
+	if (bus < 255)
+		map[bus / 8] |= (uint8_t)(1u << (bus % 8));
+}
+
 static void mp_pci_intx(void *arg, unsigned bus, unsigned slot, unsigned pin,
     unsigned gsi)
 {
 	struct pci_intx_ctx *pc = arg;
 
-	if (bus != 0 || pin < 1 || pin > 4 || gsi >= 24)
+	if (bus >= 255 || pin < 1 || pin > 4 || gsi >= 24)
 		return;
-	if (ioint(pc->c, MP_INT_INT, 0x0f, BUS_PCI,
+	if (ioint(pc->c, MP_INT_INT, 0x0f, (uint8_t)bus,
 	    (uint8_t)(slot << 2 | (pin - 1)), pc->ioapic_id, (uint8_t)gsi) != 0)
 		pc->err = -1;
 }
@@ -89,6 +103,13 @@ int mptable_build(uint8_t *buf, size_t cap, uint32_t gpa, unsigned ncpu,
 	struct cursor c = { buf, cap, 0, 0 };
 	uint8_t *fp, *hdr, *e;
 	uint8_t ioapic_id = (uint8_t)ncpu;
+	uint8_t buses[32] = { 1 };	/* bus 0 always */
+	uint8_t isa = 0;
+
+	pci_intx_foreach(mark_bus, buses);
+	for (unsigned b = 0; b < 255; b++)
+		if (buses[b / 8] & (1u << (b % 8)))
+			isa = (uint8_t)(b + 1);
 
 	for (unsigned i = 0; i < ncpu; i++)
 		if (apic_ids[i] >= ioapic_id)
@@ -121,19 +142,23 @@ int mptable_build(uint8_t *buf, size_t cap, uint32_t gpa, unsigned ncpu,
 		w32(e + 8, cpu_features);
 		c.entries++;
 	}
-	/* Buses */
+	/* Buses: the PCI buses in use, then ISA */
+	for (unsigned b = 0; b < isa; b++) {
+		if (!(buses[b / 8] & (1u << (b % 8))))
+			continue;
+		e = put(&c, 8);
+		if (e == NULL)
+			return -1;
+		e[0] = MP_ENTRY_BUS;
+		e[1] = (uint8_t)b;
+		memcpy(e + 2, "PCI   ", 6);
+		c.entries++;
+	}
 	e = put(&c, 8);
 	if (e == NULL)
 		return -1;
 	e[0] = MP_ENTRY_BUS;
-	e[1] = BUS_PCI;
-	memcpy(e + 2, "PCI   ", 6);
-	c.entries++;
-	e = put(&c, 8);
-	if (e == NULL)
-		return -1;
-	e[0] = MP_ENTRY_BUS;
-	e[1] = BUS_ISA;
+	e[1] = isa;
 	memcpy(e + 2, "ISA   ", 6);
 	c.entries++;
 	/* I/O APIC */
@@ -148,8 +173,8 @@ int mptable_build(uint8_t *buf, size_t cap, uint32_t gpa, unsigned ncpu,
 	c.entries++;
 	/* ISA interrupts: pin 0 is ExtINT, IRQ 0 goes to pin 2, IRQ n to
 	 * pin n; the SCI is level-triggered, active low. */
-	if (ioint(&c, MP_INT_EXTINT, 0, BUS_ISA, 0, ioapic_id, 0) != 0 ||
-	    ioint(&c, MP_INT_INT, 0, BUS_ISA, 0, ioapic_id, 2) != 0)
+	if (ioint(&c, MP_INT_EXTINT, 0, isa, 0, ioapic_id, 0) != 0 ||
+	    ioint(&c, MP_INT_INT, 0, isa, 0, ioapic_id, 2) != 0)
 		return -1;
 	for (uint8_t irq = 1; irq < 16; irq++) {
 		uint16_t flags = 0;
@@ -157,12 +182,12 @@ int mptable_build(uint8_t *buf, size_t cap, uint32_t gpa, unsigned ncpu,
 			continue;
 		if (irq == SCI_IRQ)
 			flags = 0x0f;	/* level, active low */
-		if (ioint(&c, MP_INT_INT, flags, BUS_ISA, irq, ioapic_id,
+		if (ioint(&c, MP_INT_INT, flags, isa, irq, ioapic_id,
 		    irq) != 0)
 			return -1;
 	}
-	/* PCI INTx of bus 0 devices (the only PCI bus listed): source IRQ
-	 * is slot << 2 | (pin - 1), level-triggered, active low. */
+	/* PCI INTx of every listed bus: source IRQ is slot << 2 | (pin - 1),
+	 * level-triggered, active low. */
 	{
 		struct pci_intx_ctx pc = { &c, ioapic_id, 0 };
 		pci_intx_foreach(mp_pci_intx, &pc);
@@ -176,7 +201,7 @@ int mptable_build(uint8_t *buf, size_t cap, uint32_t gpa, unsigned ncpu,
 			return -1;
 		e[0] = MP_ENTRY_LINT;
 		e[1] = l == 0 ? MP_INT_EXTINT : MP_INT_NMI;
-		e[4] = BUS_ISA;
+		e[4] = isa;
 		e[6] = 0xff;
 		e[7] = (uint8_t)l;
 		c.entries++;

@@ -135,6 +135,10 @@ static int exit_mmio(struct vcpu *v)
 
 static int exit_shutdown(struct vcpu *v)
 {
+	/* Status 3 as in bhyve; the vCPU's last state on stderr (never
+	 * blocking) says where the guest died. */
+	warnx_raw("vcpu %u: triple fault", v->index);
+	vcpu_dump_self(v);
 	vm_request_exit(v->vm, VM_EXIT_TRIPLEFAULT, "vcpu %u: triple fault",
 	    v->index);
 	return 1;

@@ -4,7 +4,8 @@ tables bhyve builds in process: the tables the guest finds, no ACPI or
 firmware errors in its log, a device on PCI bus 1 (a second root bridge,
 configuration through MCFG's ECAM), two NUMA domains (-n) with their CPUs
 and memory, the FADT reset register (reboot status 0), and a boot with
--o acpi_tables=false that has no tables.
+-o acpi_tables=false that has no tables, where the MP table routes the
+INTx of a device on bus 1.
 """
 
 import re
@@ -68,20 +69,33 @@ def check_acpi_numa():
 
 
 def check_no_acpi():
+    # Without ACPI the MP table routes INTx: a virtio-rnd on PCI bus 1
+    # (found by the kernel's scan of buses up to pci=lastbus) whose reads need
+    # its interrupt, with MSI off (pci=nomsi).
     script = ("echo TABLES-BEGIN; ls /sys/firmware/acpi/tables 2>&1;"
-              " echo TABLES-END; reboot -f\n")
+              " echo TABLES-END; lspci -n | grep 01:05.0;"
+              " echo RNG=$(dd if=/dev/hwrng bs=64 count=4 2>/dev/null | wc -c);"
+              " grep virtio /proc/interrupts; echo IRQ-END; reboot -f\n")
     rc, out = run_script_boot("no-acpi", bhyve_args(
-        "-o", "acpi_tables=false", cmdline="console=ttyS0 bhyvetest=script"),
-        script)
+        "-o", "acpi_tables=false", "-s", "1:5:0,virtio-rnd",
+        cmdline="console=ttyS0 bhyvetest=script pci=nomsi,lastbus=1 "
+        "bhyvemods=virtio_pci,virtio_rng"), script)
     report("no-acpi-boots", "BHYVE-GUEST-UP" in out, "no marker")
     tables = section(out, "TABLES")
     report("no-acpi-no-tables", tables is not None and
            not any(t in tables.split() for t in TABLES), "found: %s" % tables)
     report("no-acpi-reboot-0", rc == 0, "exit status %s" % rc)
+    m = re.search(r"RNG=(\d+)", out)
+    irq = re.search(r"(?m)^\s*\d+:\s+([1-9]\d*)\s.*IO-APIC.*virtio", out)
+    report("no-acpi-mptable-intx-bus1", "01:05.0" in out and m is not None
+           and m.group(1) == "256" and irq is not None,
+           "lspci %s, read %s, interrupts %s" % ("01:05.0" in out,
+                                                 m.group(1) if m else None,
+                                                 irq is not None))
 
 
 if __name__ == "__main__":
-    plan(12)
+    plan(13)
     check_acpi_numa()
     check_no_acpi()
     finish()

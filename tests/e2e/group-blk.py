@@ -31,8 +31,10 @@ class Guest:
         self.con = Console(self.proc.stdout.fileno(), name + ".log")
         self.up = self.con.expect(rb"BHYVE-GUEST-SCRIPT\r?\n") is not None
         self.n = 0
-        print("  (%s: up=%s after %.1f s)" % (name, self.up,
-                                            time.time() - self.t0), flush=True)
+        print("  (%s: up=%s after %.1f s%s)" % (
+            name, self.up, time.time() - self.t0,
+            "" if self.up else ", bhyve status %s" % self.proc.poll()),
+            flush=True)
 
     def run(self, cmd, timeout=120):
         """Run a shell command in the guest: (status, output) or (None, '')."""

@@ -531,6 +531,45 @@ static void test_mptable_pci_intx(void **state)
 	assert_int_equal(found, 3);
 }
 
+/* A device on bus 1: the MP table lists PCI buses 0 and 1 (ids = bus
+ * numbers), ISA as bus 2, and the device's INTx with source bus 1. */
+static void test_mptable_pci_bus1(void **state)
+{
+	uint8_t buf[4096];
+	uint32_t ids[1] = { 0 };
+	int n, pci_buses = 0, isa_id = -1, found = 0, isa_ints = 0;
+	unsigned off;
+
+	(void)state;
+	BUILD("0,hostbridge", "4,virtio-rnd", "1:5:0,virtio-rnd");
+	n = mptable_build(buf, sizeof(buf), 0xf0000, 1, ids, 0, 0);
+	assert_true(n > 0);
+	for (off = 16 + 44; off < (unsigned)n;) {
+		if (buf[off] == 0) {
+			off += 20;
+			continue;
+		}
+		if (buf[off] == 1 && memcmp(buf + off + 2, "PCI   ", 6) == 0) {
+			assert_int_equal(buf[off + 1], pci_buses);
+			pci_buses++;
+		}
+		if (buf[off] == 1 && memcmp(buf + off + 2, "ISA   ", 6) == 0)
+			isa_id = buf[off + 1];
+		if (buf[off] == 3 && buf[off + 4] == 1) {
+			assert_int_equal(buf[off + 5] >> 2, 5);
+			assert_int_equal(buf[off + 7], pci_intx_gsi(1, 5, 1));
+			found++;
+		}
+		if (buf[off] == 3 && (int)buf[off + 4] == isa_id)
+			isa_ints++;
+		off += 8;
+	}
+	assert_int_equal(pci_buses, 2);
+	assert_int_equal(isa_id, 2);
+	assert_int_equal(found, 1);
+	assert_int_equal(isa_ints, 16);	/* ExtINT, IRQ 0, 1 and 3-15 */
+}
+
 /* ---- virtio transport registers ---- */
 
 #define COMMON(o) (M64 + (o))
@@ -770,6 +809,7 @@ int run_pcidev_tests(void)
 		T(test_gsi_routes),
 		T(test_shared_line),
 		T(test_mptable_pci_intx),
+		T(test_mptable_pci_bus1),
 		T(test_virtio_features_and_status),
 		T(test_af_flr),
 		T(test_virtio_queue_setup),
