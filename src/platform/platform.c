@@ -1,5 +1,8 @@
 /* The platform-device registry (platform.h). */
 #include "platform/platform.h"
+#include "util.h"
+
+#include <string.h>
 
 extern const struct platform_dev *const __start_set_platform_dev[];
 extern const struct platform_dev *const __stop_set_platform_dev[];
@@ -23,7 +26,7 @@ static void sort_once(void)
 		/* insertion by order, then name: independent of link order */
 		while (j > 0 && (sorted[j - 1]->order > d->order ||
 		    (sorted[j - 1]->order == d->order &&
-		    __builtin_strcmp(sorted[j - 1]->name, d->name) > 0))) {
+		    strcmp(sorted[j - 1]->name, d->name) > 0))) {
 			sorted[j] = sorted[j - 1];
 			j--;
 		}
@@ -40,6 +43,10 @@ const struct platform_dev *platform_dev_at(unsigned i)
 int platform_init(struct vm *vm)
 {
 	sort_once();
+	if ((size_t)(__stop_set_platform_dev - __start_set_platform_dev) >
+	    PLATFORM_MAX)
+		return fail("more than %d platform devices registered",
+		    PLATFORM_MAX);
 	for (unsigned i = 0; i < nsorted; i++) {
 		if (sorted[i]->init == NULL)
 			continue;

@@ -372,10 +372,10 @@ static void *vcpu_thread(void *arg)
 		    "host CPUs of vcpu.%u.cpuset", v->index, v->index);
 		return NULL;
 	}
+	self_vcpu = v;		/* before a kick can arrive */
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	self_vcpu = v;
 	atomic_store(&v->tid, gettid());
 
 	while (!atomic_load(&vm->stopping)) {
