@@ -13,9 +13,9 @@ const char *lpc_bootrom(void);
 const char *lpc_bootvars(void);
 /* Check LPC variables that need the bridge; called after pci_init. */
 int lpc_check(void);
-/* Close the UARTs and their backends (the "uart" platform device's
- * teardown, which also starts them on the event loop and prints their
- * registers in the SIGUSR2 dump). */
+/* Close the UARTs and their backends: the "uart" platform device's
+ * teardown (the same device starts them on the event loop and prints
+ * their registers in the SIGUSR2 dump). */
 void lpc_fini(void);
 
 #endif

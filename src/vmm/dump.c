@@ -96,7 +96,10 @@ static void dump_thread(unsigned index, pid_t tid)
 	    wchan[0] ? wchan : "-");
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stack", (int)tid);
 	if (read_text(path, stack, sizeof(stack)) > 0) {
-		for (char *l = strtok(stack, "\n"); l; l = strtok(NULL, "\n"))
+		char *save = NULL;
+
+		for (char *l = strtok_r(stack, "\n", &save); l;
+		    l = strtok_r(NULL, "\n", &save))
 			out("bhyve: vcpu %u   %s\n", index, l);
 	}
 }
