@@ -135,9 +135,11 @@ static int exit_mmio(struct vcpu *v)
 
 static int exit_shutdown(struct vcpu *v)
 {
-	/* Status 3 as in bhyve; the vCPU's last state on stderr (never
-	 * blocking) says where the guest died. */
-	warnx_raw("vcpu %u: triple fault", v->index);
+	/* Status 3 as in bhyve; the vCPU's state on stderr (never
+	 * blocking), as KVM left it: on AMD, KVM has already reset the
+	 * registers, and only the last exception still shows. */
+	warnx_raw("vcpu %u: triple fault; its state as KVM left it:",
+	    v->index);
 	vcpu_dump_self(v);
 	vm_request_exit(v->vm, VM_EXIT_TRIPLEFAULT, "vcpu %u: triple fault",
 	    v->index);
