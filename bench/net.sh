@@ -18,10 +18,16 @@ if [ -z "${BHYVE_TESTHOST:-}" ]; then
 	logdir=${BENCH_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/bhyve-bench-net.XXXXXX")}
 	mkdir -p "$logdir"
 	echo "bench: logs in $logdir"
+	# The test host gets no environment of ours: what it needs goes in a file.
+	printf 'BHYVE=%q\nBENCH_MB=%q\nBENCH_REPS=%q\nBENCH_VMMS=%q\n' \
+		"${BHYVE:-$root/build/bhyve}" "${BENCH_MB:-64}" "${BENCH_REPS:-3}" \
+		"${BENCH_VMMS:-bhyve qemu}" >"$logdir/bench.env"
 	BHYVE_TESTHOST_RUNDIR=$logdir BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-2400} \
 		exec "$root/tests/e2e/testhost.sh" run "$here/net.sh" "$@"
 fi
 # shellcheck disable=SC1090
 . "$BHYVE_TEST_ENV"
-export KERNEL VMLINUX GUEST_INITRD
+# shellcheck disable=SC1091
+. "$BHYVE_TEST_RUNDIR/bench.env"
+export KERNEL VMLINUX GUEST_INITRD BHYVE BENCH_MB BENCH_REPS BENCH_VMMS
 exec python3 "$here/net.py"
