@@ -2,6 +2,7 @@
 #include "platform/platform.h"
 #include "util.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 extern const struct platform_dev *const __start_set_platform_dev[];
@@ -40,6 +41,19 @@ const struct platform_dev *platform_dev_at(unsigned i)
 	return i < nsorted ? sorted[i] : NULL;
 }
 
+/* Every registered device's init (start false) or start hook, in order. */
+static int run_hooks(struct vm *vm, bool start)
+{
+	for (unsigned i = 0; i < nsorted; i++) {
+		int (*hook)(struct vm *) = start ? sorted[i]->start :
+		    sorted[i]->init;
+
+		if (hook != NULL && hook(vm) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int platform_init(struct vm *vm)
 {
 	sort_once();
@@ -47,25 +61,13 @@ int platform_init(struct vm *vm)
 	    PLATFORM_MAX)
 		return fail("more than %d platform devices registered",
 		    PLATFORM_MAX);
-	for (unsigned i = 0; i < nsorted; i++) {
-		if (sorted[i]->init == NULL)
-			continue;
-		if (sorted[i]->init(vm) != 0)
-			return -1;
-	}
-	return 0;
+	return run_hooks(vm, false);
 }
 
 int platform_start(struct vm *vm)
 {
 	sort_once();
-	for (unsigned i = 0; i < nsorted; i++) {
-		if (sorted[i]->start == NULL)
-			continue;
-		if (sorted[i]->start(vm) != 0)
-			return -1;
-	}
-	return 0;
+	return run_hooks(vm, true);
 }
 
 void platform_dump(void)
