@@ -38,15 +38,23 @@ asan-unit:
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE="$(ASAN_FLAGS)" \
 	    $(BUILD)/asan/unit-tests
 
-# libFuzzer target for the virtqueue chain validator (clang), run bounded.
+# libFuzzer targets for the virtqueue chain validator and the control
+# socket's list unpacking (clang), run bounded.
 FUZZ_SECONDS ?= 30
+FUZZ_NVL_SECONDS ?= 10
 $(BUILD)/vq-fuzz: tests/fuzz/vq_fuzz.c src/virtio/queue.c src/vmm/mem.c
 	@mkdir -p $(BUILD)
 	clang -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	    -o $@ $^
-fuzz: $(BUILD)/vq-fuzz
+$(BUILD)/nvl-fuzz: tests/fuzz/nvl_fuzz.c src/nvlist.c
+	@mkdir -p $(BUILD)
+	clang -g -O1 -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	    -o $@ $^
+fuzz: $(BUILD)/vq-fuzz $(BUILD)/nvl-fuzz
 	$(BUILD)/vq-fuzz -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 \
 	    -artifact_prefix=$(BUILD)/fuzz-
+	$(BUILD)/nvl-fuzz -max_total_time=$(FUZZ_NVL_SECONDS) -rss_limit_mb=1024 \
+	    -artifact_prefix=$(BUILD)/fuzz-nvl-
 guests:
 	$(MAKE) -C tests/kvm/guests
 

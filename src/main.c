@@ -7,6 +7,7 @@
 #include "bus/pio.h"
 #include "config.h"
 #include "devices/lpc.h"
+#include "ipc.h"
 #include "monitor.h"
 #include "options.h"
 #include "platform/acpi.h"
@@ -281,7 +282,7 @@ static int run_vm(void)
 		if (p && ttybe_check(p) != 0)
 			return fail_prefix("lpc.com%u.path", i + 1);
 	}
-	if (pci_check() != 0)
+	if (pci_check() != 0 || ipc_check(vm->name) != 0)
 		return -1;
 
 	if (vm_open(vm) != 0 || vm_setup_memory(vm, memsize) != 0 ||
@@ -309,7 +310,7 @@ static int run_vm(void)
 	if (sfd < 0)
 		return fail_errno("signalfd");
 	signal_fd = sfd;
-	if (evloop_init() != 0 || platform_start(vm) != 0 ||
+	if (evloop_init() != 0 || platform_start(vm) != 0 || ipc_start() != 0 ||
 	    (stop_ev = ev_add(vm->stop_efd, false, on_stop, vm)) == NULL ||
 	    (signal_ev = ev_add(sfd, false, on_signal, vm)) == NULL ||
 	    vm_coalesced_timer_start(vm) != 0 ||
@@ -414,6 +415,7 @@ int main(int argc, char **argv)
 	pci_fini();
 	vm_destroy(&the_vm);
 	release_loop_resources();
+	ipc_stop();
 	platform_fini();
 	evloop_fini();
 	tty_restore_all();

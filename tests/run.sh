@@ -60,14 +60,14 @@ else
 	echo "FAIL: unit-asan: build"
 	fail=$((fail + 1))
 fi
-echo "== fuzz: virtqueue chain validator (libFuzzer, ${FUZZ_SECONDS:-20} s)"
+echo "== fuzz: virtqueue chain validator, then libnv lists (libFuzzer, ${FUZZ_SECONDS:-20} s + 10 s)"
 if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}" >"$log/fuzz" 2>&1; then
 	tail -3 "$log/fuzz"
-	echo "PASS: fuzz/vq-chain-validator"
+	echo "PASS: fuzz/vq-chain-validator+nvlist"
 	pass=$((pass + 1))
 else
 	tail -40 "$log/fuzz"
-	echo "FAIL: fuzz/vq-chain-validator: libFuzzer found a problem (its input is kept as build/fuzz-crash-*)"
+	echo "FAIL: fuzz/vq-chain-validator+nvlist: libFuzzer found a problem (its input is kept as build/fuzz-crash-*)"
 	fail=$((fail + 1))
 fi
 

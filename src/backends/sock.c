@@ -521,6 +521,17 @@ void sockbe_close(struct sockbe *s)
 	free(s);
 }
 
+void sockbe_hangup(struct sockbe *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->connected) {
+		if (!s->broken)
+			flush_locked(s);
+		defer_locked(s, false);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 bool sockbe_connected(struct sockbe *s)
 {
 	bool c;

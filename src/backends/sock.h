@@ -66,6 +66,9 @@ int sockbe_start(struct sockbe *s);
 void sockbe_close(struct sockbe *s);
 
 bool sockbe_connected(struct sockbe *s);
+/* End the current connection (any thread): what is buffered is sent
+ * if the socket takes it now, then the loop closes it. */
+void sockbe_hangup(struct sockbe *s);
 /* Read into iov: >0 bytes, 0 nothing waiting now, -1 the connection is
  * gone (or none); the `disconnected` callback follows on the loop. */
 ssize_t sockbe_readv(struct sockbe *s, const struct iovec *iov, int niov);

@@ -2,12 +2,12 @@
 # Bad user input: each case must end within a second with a nonzero status
 # and one message naming the bad value, start nothing, and leave the
 # terminal as it was.  Prints "PLAN: N" first (N: the `bad` lines below
-# plus the 8 other checks at the end), then "PASS: cli/NAME" or
+# plus the 9 other checks at the end), then "PASS: cli/NAME" or
 # "FAIL: cli/NAME: why".  Several checks reach the VM-building stage, so
 # they need a usable /dev/kvm (tests/run.sh runs this tier inside the
 # nested test host when the machine has none).
 set -u
-echo "PLAN: $(( $(grep -c '^bad ' "$0") + 8 ))"
+echo "PLAN: $(( $(grep -c '^bad ' "$0") + 9 ))"
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 B=${BHYVE:-$top/build/bhyve}
@@ -160,6 +160,10 @@ bad monitor-bool 4 "invalid boolean 'maybe' for 'monitor'" -- -o monitor=maybe $
 bad monitor-rundir 4 "rundir '/nonexistent/run'" -- -M -o rundir=/nonexistent/run $K $L vm
 bad monitor-rundir-file 4 "rundir '/etc/hostname' is not a directory" -- -M -o rundir=/etc/hostname $K $L vm
 bad monitor-arg 1 "unexpected arguments" -- -M on $K $L vm
+# The control socket (<rundir>/<vmname>): checked before the VM is created
+mkdir -p "$tmp/rd" && echo keep >"$tmp/rd/vm"
+bad rundir-missing 4 "control socket: socket '/nonexistent/run/vm': directory '/nonexistent/run'" -- -o rundir=/nonexistent/run $K $L vm
+bad rundir-not-a-socket 4 "control socket: socket '$tmp/rd/vm': the path exists and is not a socket" -- -o rundir=$tmp/rd $K $L vm
 ports17=$(for i in $(seq 0 16); do printf ',p%d=%s/p%d.sock' "$i" "$tmp" "$i"; done)
 V="-o pci.0.4.0.device=virtio-console"
 bad vtcon-too-many-ports 4 "virtio-console: too many ports \(at most 16\)" -- $K $L -s "4,virtio-console$ports17" vm
@@ -183,6 +187,12 @@ bad blk-bad-bool 4 "invalid boolean 'maybe' for 'pci.0.4.0.nocache'" -- $K $L -s
 bad blk-not-a-disk 4 "'/dev/null' is neither a regular file nor a block device" -- $K $L -s 4,virtio-blk,/dev/null vm
 }
 run_bad
+# The file where the control socket would go was left as it was.
+if [ "$(cat "$tmp/rd/vm" 2>/dev/null)" = keep ]; then
+	echo "PASS: cli/rundir-file-untouched"
+else
+	echo "FAIL: cli/rundir-file-untouched: $tmp/rd/vm was changed or removed"
+fi
 # The rejected virtio-console configuration created no socket file.
 if [ -e "$tmp/first.sock" ]; then
 	echo "FAIL: cli/vtcon-nothing-created: $tmp/first.sock was left behind"

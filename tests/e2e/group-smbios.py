@@ -7,8 +7,10 @@ Boot 1: the PVH vmlinux (Linux finds the SMBIOS entry point by scanning
 threads, -U and configured SMBIOS strings, -S (wired), -u (RTC in UTC)
 under TZ=JST-9 (Tokyo).
 Boot 2: the bzImage, -M (monitor mode), default SMBIOS strings and UUID,
-RTC in local time (TZ=JST-9), -C; the guest reboots, the monitor (same PID) starts
-the VM again, then SIGTERM ends it with status 1.
+RTC in local time (TZ=JST-9), -C, -o rundir=DIR; the guest reboots, the
+monitor (same PID) starts the VM again, then SIGTERM ends it with status 1.
+The control socket DIR/monvm answers a libnv request (a client written here
+from the wire format) in both VM processes and is gone after the exit.
 """
 
 import hashlib
@@ -16,7 +18,9 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
+import tempfile
 import time
 
 from vmlib import *  # noqa: F401,F403
@@ -32,6 +36,58 @@ echo "CPUINFO $(grep -m1 siblings /proc/cpuinfo | tr -d ' \t') $(grep -m1 'cpu c
 echo "RTC $(cat /sys/class/rtc/rtc0/since_epoch)"
 echo SMB-DONE
 """
+
+
+def nv_pack(pairs):
+    """A libnv list of strings, little-endian: header (magic 0x6c, version,
+    flags, descriptor count, body size), then per pair: type 4 (string),
+    name size, data size, item count, name, data."""
+    body = b""
+    for k, v in pairs:
+        n, d = k.encode() + b"\0", v.encode() + b"\0"
+        body += struct.pack("<BHQQ", 4, len(n), len(d), 0) + n + d
+    return struct.pack("<BBBQQ", 0x6C, 0, 0, 0, len(body)) + body
+
+
+def nv_strings(buf):
+    """The string pairs of a little-endian libnv list (None if malformed)."""
+    if len(buf) < 19:
+        return None
+    magic, ver, flags, ndesc, size = struct.unpack_from("<BBBQQ", buf)
+    if magic != 0x6C or ver != 0 or flags & 0x80 or size != len(buf) - 19:
+        return None
+    out, off = {}, 19
+    while off < len(buf):
+        t, ns, ds, _ = struct.unpack_from("<BHQQ", buf, off)
+        off += 19
+        name = buf[off:off + ns - 1].decode()
+        data = buf[off + ns:off + ns + ds]
+        off += ns + ds
+        if t == 4:
+            out[name] = data[:-1].decode()
+    return out
+
+
+def ipc_ask(path, pairs):
+    """One request to bhyve's control socket; its reply's strings."""
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(20)
+        s.connect(path)
+        s.sendall(nv_pack(pairs))
+        data = b""
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            data += b
+        s.close()
+        return nv_strings(data)
+    except OSError as e:
+        return "error: %s" % e
+
+
+IPC_WANT = {"error": "command 'pci_remove' not found"}
 
 
 def default_uuid(vmname, host):
@@ -156,7 +212,9 @@ def check_topology_and_strings():
 
 def check_monitor_defaults():
     env = dict(os.environ, TZ="JST-9")
-    args = bhyve_args("-M", "-C", cpus="2", mem="256M",
+    rundir = tempfile.mkdtemp(prefix="bhyve-rundir-")
+    sock = os.path.join(rundir, "monvm")
+    args = bhyve_args("-M", "-C", "-o", "rundir=" + rundir, cpus="2", mem="256M",
                       cmdline="console=ttyS0 bhyvetest=script", name="monvm")
     t0 = time.time()
     proc, con = start("smbios-monitor", args, env)
@@ -165,8 +223,10 @@ def check_monitor_defaults():
     if up is None:
         kill_with_dump(proc, con)
         for n in ("dmi-default-uuid", "dmi-default-strings", "rtc-localtime-tokyo",
-                  "guest-memory-in-core-with-C", "monitor-restarts-same-pid",
-                  "monitor-new-vm-process", "monitor-sigterm-status-1"):
+                  "guest-memory-in-core-with-C", "rundir-socket-answers",
+                  "monitor-restarts-same-pid", "monitor-new-vm-process",
+                  "rundir-socket-after-reboot", "monitor-sigterm-status-1",
+                  "rundir-socket-removed"):
             report(n, False, "guest did not boot")
         return
     print("  (monitor boot 1 up after %.1f s)" % (time.time() - t0), flush=True)
@@ -187,6 +247,8 @@ def check_monitor_defaults():
            "RTC - now = %s s, expected %d" % (off, TOKYO))
     report("guest-memory-in-core-with-C",
            isinstance(flags, list) and "dd" not in flags, "VmFlags %s" % flags)
+    r = ipc_ask(sock, [("cmd", "pci_remove"), ("slot", "0:3:0")])
+    report("rundir-socket-answers", r == IPC_WANT, "reply %r" % (r,))
     # The guest reboots: the monitor keeps its PID and starts a new VM.
     proc.stdin.write(b"reboot -f\n")
     proc.stdin.flush()
@@ -196,6 +258,8 @@ def check_monitor_defaults():
     kids2 = children(proc.pid)
     report("monitor-new-vm-process", bool(kids) and bool(kids2) and
            kids2[0] != kids[0], "VM processes %s then %s" % (kids, kids2))
+    r = ipc_ask(sock, [("cmd", "pci_remove"), ("slot", "0:3:0")])
+    report("rundir-socket-after-reboot", r == IPC_WANT, "reply %r" % (r,))
     # SIGTERM reaches the VM process: its power button (no acpid in this
     # guest), then a second SIGTERM powers off; the monitor ends with 1.
     proc.send_signal(signal.SIGTERM)
@@ -205,11 +269,13 @@ def check_monitor_defaults():
     while con.pump(0.2):
         pass
     report("monitor-sigterm-status-1", rc == 1, "exit status %s" % rc)
+    left = os.listdir(rundir)
+    report("rundir-socket-removed", left == [], "left in rundir: %s" % left)
     print("  (monitor run %.1f s)" % (time.time() - t0), flush=True)
 
 
 if __name__ == "__main__":
-    plan(18)
+    plan(21)
     check_topology_and_strings()
     check_monitor_defaults()
     finish()

@@ -110,6 +110,7 @@ int main(void)
 	failed += run_net_tests();
 	failed += run_vtnet_tests();
 	failed += run_tty_tests();
+	failed += run_ipc_tests();
 	unit_reset_globals();
 	if (failed)
 		fprintf(stderr, "unit tests: %d failed\n", failed);

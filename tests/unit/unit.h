@@ -40,6 +40,7 @@ int run_acpi_tests(void);
 int run_net_tests(void);
 int run_vtnet_tests(void);
 int run_tty_tests(void);
+int run_ipc_tests(void);
 
 /* Helpers (main.c) */
 
