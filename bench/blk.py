@@ -4,6 +4,7 @@ bhyve and QEMU on the same image; prints a table and the ratios, and writes
 it to $BHYVE_TEST_RUNDIR/results.txt."""
 
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -19,6 +20,9 @@ from vmmmem import Sampler  # noqa: E402
 KERNEL = os.environ["KERNEL"]
 INITRD = os.environ["BENCH_INITRD"]
 BHYVE = os.environ["BHYVE"]
+BHYVE_B = os.environ.get("BHYVE_B", "")   # a second build to compare, "bhyve-b"
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+ORDER = os.environ.get("BENCH_VMMS", "bhyve qemu").split()
 RUNTIME = int(os.environ.get("BENCH_RUNTIME", "10"))
 LOGDIR = os.environ.get("BHYVE_TEST_RUNDIR", "/tmp")
 IMG = "/tmp/bench.img"
@@ -40,6 +44,11 @@ VMMS = {
               "-s", "4,virtio-blk," + IMG, "-s", "31,lpc", "-l", "com1,stdio",
               "-o", "boot.kernel=" + KERNEL, "-o", "boot.initrd=" + INITRD,
               "-o", "boot.cmdline=" + CMDLINE, "benchvm"],
+    "bhyve-b": [BHYVE_B, "-H", "-P", "-c", "1", "-m", "1G", "-s",
+                "0,hostbridge", "-s", "4,virtio-blk," + IMG, "-s", "31,lpc",
+                "-l", "com1,stdio", "-o", "boot.kernel=" + KERNEL,
+                "-o", "boot.initrd=" + INITRD, "-o", "boot.cmdline=" + CMDLINE,
+                "benchvm"],
     "qemu": ["qemu-system-x86_64", "-enable-kvm", "-cpu", "host", "-m", "1G",
              "-smp", "1", "-nographic", "-no-reboot", "-kernel", KERNEL,
              "-initrd", INITRD, "-append", CMDLINE,
@@ -48,13 +57,13 @@ VMMS = {
 }
 
 
-def run_vmm(name):
+def run_vmm(name, rnd):
     """{job: value} for one VMM; "mem": its own peak memory in KiB."""
     res = {}
     proc = subprocess.Popen(VMMS[name], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     mem = Sampler(proc.pid, 1024)
-    con = Console(proc.stdout.fileno(), "bench-%s.log" % name)
+    con = Console(proc.stdout.fileno(), "bench-%s-%d.log" % (name, rnd))
     t0 = time.time()
     if con.expect(rb"BHYVE-GUEST-SCRIPT\r?\n", 600) is None:
         print("%s: guest did not come up" % name, flush=True)
@@ -94,22 +103,48 @@ def main():
         chunk = bytes(range(256)) * 4096
         for _ in range(SIZE_MB):
             f.write(chunk)
-    out = {v: run_vmm(v) for v in ("bhyve", "qemu")}
+    # Rounds alternate the VMMs (bhyve, qemu, bhyve, qemu, ...): the test
+    # host's speed drifts during a run, and each figure is the median of
+    # its rounds.
+    runs = {v: [] for v in ORDER}
+    for rnd in range(ROUNDS):
+        for v in ORDER:
+            runs[v].append(run_vmm(v, rnd))
+    out = {}
+    for v in ORDER:
+        out[v] = {}
+        for job, _, _, _ in JOBS + [("mem", 0, 0, 0)]:
+            vals = [r[job] for r in runs[v] if job in r]
+            if vals:
+                out[v][job] = (max(vals) if job == "mem"
+                               else statistics.median(vals))
+                out[v][job + "/all"] = vals
+    others = [v for v in ORDER if v != "qemu"]
     lines = ["virtio-blk, %d MiB image on the test host's tmpfs; fio %ds per "
-             "job, O_DIRECT, libaio; %s" % (SIZE_MB, RUNTIME,
-                                           time.strftime("%Y-%m-%dT%H:%MZ",
-                                                         time.gmtime())),
-             "%-18s %12s %12s %8s" % ("job", "bhyve", "qemu", "ratio")]
+             "job, O_DIRECT, libaio; median of %d alternating rounds; %s"
+             % (SIZE_MB, RUNTIME, ROUNDS,
+                time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())),
+             "%-18s" % "job" + "".join("%12s" % v for v in ORDER) +
+             "".join("%10s" % ("%s/q" % v.replace("bhyve", "b"))
+                     for v in others if "qemu" in ORDER)]
     for job, _, _, unit in JOBS:
-        b = out["bhyve"].get(job)
-        q = out["qemu"].get(job)
-        ratio = "%.2f" % (b / q) if b and q else "n/a"
-        lines.append("%-18s %12s %12s %8s  (%s)" % (
-            job, "%.1f" % b if b else "n/a", "%.1f" % q if q else "n/a",
-            ratio, unit))
+        row = "%-18s" % job
+        for v in ORDER:
+            x = out[v].get(job)
+            row += "%12s" % ("%.1f" % x if x else "n/a")
+        q = out.get("qemu", {}).get(job)
+        for v in others:
+            if "qemu" not in ORDER:
+                break
+            b = out[v].get(job)
+            row += "%10s" % ("%.2f" % (b / q) if b and q else "n/a")
+        rounds = "; ".join("%s %s" % (v, " ".join(
+            "%.0f" % x for x in out[v].get(job + "/all", [])))
+            for v in ORDER)
+        lines.append(row + "  (%s; rounds: %s)" % (unit, rounds))
     lines.append("VMM's own memory (RSS minus guest RAM, peak during the "
-                 "jobs): bhyve %s KiB, qemu %s KiB" % (
-                     out["bhyve"].get("mem", "n/a"), out["qemu"].get("mem", "n/a")))
+                 "jobs): " + ", ".join("%s %s KiB" % (
+                     v, out[v].get("mem", "n/a")) for v in ORDER))
     text = "\n".join(lines)
     print(text, flush=True)
     with open(os.path.join(LOGDIR, "results.txt"), "w") as f:

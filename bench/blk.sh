@@ -12,7 +12,10 @@
 # initramfs (the kernel unpacks concatenated archives), so the shared test
 # cache is untouched.  Environment: BHYVE (default build/bhyve),
 # BENCH_LOGDIR (console logs and results.txt; default a fresh
-# /tmp/bhyve-bench-blk.*), BENCH_RUNTIME (seconds per job, default 10).
+# /tmp/bhyve-bench-blk.*), BENCH_RUNTIME (seconds per job, default 10),
+# BENCH_ROUNDS (alternating rounds of the VMMs, default 2; each figure is
+# the median of its rounds), BENCH_VMMS (default "bhyve qemu"; "bhyve-b"
+# is a second build given as BHYVE_B, for before/after comparisons).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -22,7 +25,7 @@ if [ -n "${BHYVE_TESTHOST:-}" ]; then
 	. "$BHYVE_TEST_ENV"
 	# shellcheck disable=SC1091
 	. "$BHYVE_TEST_RUNDIR/bench.env"
-	export KERNEL BENCH_RUNTIME BHYVE
+	export KERNEL BENCH_RUNTIME BHYVE BHYVE_B BENCH_ROUNDS BENCH_VMMS
 	export BENCH_INITRD=$BHYVE_TEST_RUNDIR/initrd-fio
 	exec python3 "$here/blk.py"
 fi
@@ -55,8 +58,9 @@ pad=$(( (512 - size % 512) % 512 ))
 head -c "$pad" /dev/zero >>"$logdir/initrd-fio"
 cat "$work/fio.cpio" >>"$logdir/initrd-fio"
 echo "bench: logs in $logdir; guest initramfs with fio: $(stat -c %s "$logdir/initrd-fio") bytes"
-printf 'BENCH_RUNTIME=%s\nBHYVE=%s\n' "${BENCH_RUNTIME:-10}" \
-	"${BHYVE:-$root/build/bhyve}" >"$logdir/bench.env"
+printf 'BENCH_RUNTIME=%q\nBHYVE=%q\nBHYVE_B=%q\nBENCH_ROUNDS=%q\nBENCH_VMMS=%q\n' \
+	"${BENCH_RUNTIME:-10}" "${BHYVE:-$root/build/bhyve}" "${BHYVE_B:-}" \
+	"${BENCH_ROUNDS:-2}" "${BENCH_VMMS:-bhyve qemu}" >"$logdir/bench.env"
 BHYVE_TESTHOST_RUNDIR=$logdir \
 	BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-2400} \
 	"$root/tests/e2e/testhost.sh" run "$here/blk.sh"

@@ -3,14 +3,18 @@
 bench/net.sh: TCP bulk transfer guest->host and host->guest over a tap
 (tap0, 192.168.77.1/24 on the test host, 192.168.77.2 in the guest), the
 same kernel and busybox initramfs under our bhyve (virtio-net) and under
-QEMU (virtio-net-pci on a tap, vhost=off), one guest boot per VMM and
-BENCH_REPS transfers of BENCH_MB MiB each way.  The guest side is busybox
+QEMU (virtio-net-pci on a tap, vhost=off), BENCH_ROUNDS rounds that
+alternate the VMMs, one guest boot per VMM and round with BENCH_REPS
+transfers of BENCH_MB MiB each way.  The guest side is busybox
 nc; the test host side is a Python socket that times from the first to
 the last byte (guest->host) or from connect until the guest has read
 everything and closed (host->guest).  Prints one line per VMM and the
-bhyve/QEMU ratios; results.txt in the run dir."""
+bhyve/QEMU ratios of the medians, and the guest's own counters (frames
+sent and received, average sizes, virtio interrupts); results.txt in the
+run dir."""
 
 import os
+import re
 import signal
 import socket
 import statistics
@@ -30,7 +34,8 @@ from vmmmem import Sampler  # noqa: E402
 HOST = "192.168.77.1"
 GUEST = "192.168.77.2"
 MB = int(os.environ.get("BENCH_MB", "64"))
-REPS = int(os.environ.get("BENCH_REPS", "3"))
+REPS = int(os.environ.get("BENCH_REPS", "2"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 VMMS = os.environ.get("BENCH_VMMS", "bhyve qemu").split()
 CMDLINE = "console=ttyS0 bhyvetest=script bhyvemods=virtio_pci,virtio_net"
 
@@ -112,8 +117,8 @@ def send_all(port, nbytes):
     return dt
 
 
-def bench(name):
-    log = os.path.join(LOGDIR, "bench-net-%s.log" % name)
+def bench(name, rnd=0):
+    log = os.path.join(LOGDIR, "bench-net-%s-%d.log" % (name, rnd))
     proc = subprocess.Popen(vmm_cmd(name), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     con = Console(proc.stdout.fileno(), os.path.basename(log))
@@ -153,6 +158,22 @@ def bench(name):
         if dt:
             res["down"].append(nbytes / dt / 1e6)
         print("bench: %s transfer %d done" % (name, i), flush=True)
+    # The guest's view: its interface counters (a TSO frame counts once,
+    # at its full length) and the virtio interrupts it took.
+    m = run('echo "NETDEV $(grep eth0: /proc/net/dev)"; echo "IRQS $(grep '
+            'virtio /proc/interrupts | tr -s \' \' | cut -d\' \' -f3 | tr '
+            '\'\\n\' \' \')"; echo STATS-DONE', "STATS-DONE", 60)
+    if m is not None:
+        st = re.search(rb"NETDEV\s+eth0:\s*(\d+)\s+(\d+)(?:\s+\d+){6}\s+"
+                       rb"(\d+)\s+(\d+)", m.string)
+        irq = re.search(rb"IRQS ([\d ]+)\r?\n", m.string)
+        if st:
+            rxb, rxp, txb, txp = (int(x) for x in st.groups())
+            res["frames"] = "guest frames: tx %d, %d B avg; rx %d, %d B "\
+                "avg" % (txp, txb // max(txp, 1), rxp, rxb // max(rxp, 1))
+        if irq:
+            res["frames"] = res.get("frames", "") + "; virtio irqs %s" % \
+                irq.group(1).decode().strip()
     res["mem"] = mem.stop()
     proc.stdin.write(b"reboot -f\n")
     proc.stdin.flush()
@@ -166,24 +187,42 @@ def main():
     subprocess.run("ip tuntap add dev tap0 mode tap && ip addr add %s/24 "
                    "dev tap0 && ip link set tap0 up" % HOST, shell=True,
                    check=True)
-    lines = ["%d MiB per transfer, %d transfers each way, median MB/s; "
-             "guest: 1 vCPU, 512 MiB, busybox nc; %s" %
-             (MB, REPS, time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())),
+    lines = ["%d MiB per transfer, %d transfers each way per boot, %d "
+             "alternating rounds, median MB/s; guest: 1 vCPU, 512 MiB, busybox "
+             "nc; %s" % (MB, REPS, ROUNDS,
+                         time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())),
              "%-8s %14s %14s" % ("vmm", "guest->host", "host->guest")]
+    # Rounds alternate the VMMs (one boot each per round): the test host's
+    # speed drifts during a run; the medians are over every transfer.
+    got = {v: {"up": [], "down": [], "mem": 0, "frames": [], "secs": 0.0}
+           for v in VMMS}
+    for rnd in range(ROUNDS):
+        for v in VMMS:
+            t0 = time.time()
+            r = bench(v, rnd)
+            g = got[v]
+            g["secs"] += time.time() - t0
+            if r is None:
+                continue
+            g["up"] += r["up"]
+            g["down"] += r["down"]
+            g["mem"] = max(g["mem"], r.get("mem") or 0)
+            if r.get("frames"):
+                g["frames"].append(r["frames"])
     med = {}
     for v in VMMS:
-        t0 = time.time()
-        r = bench(v)
-        if r is None or not r["up"] or not r["down"]:
+        g = got[v]
+        if not g["up"] or not g["down"]:
             lines.append("%-8s %14s %14s" % (v, "failed", "failed"))
             continue
-        med[v] = (statistics.median(r["up"]), statistics.median(r["down"]))
-        lines.append("%-8s %14.1f %14.1f   (runs: up %s, down %s; %.0f s; "
+        med[v] = (statistics.median(g["up"]), statistics.median(g["down"]))
+        lines.append("%-8s %14.1f %14.1f   (transfers: up %s, down %s; %.0f s; "
                      "own memory %d KiB)" % (
             v, med[v][0], med[v][1],
-            " ".join("%.1f" % x for x in r["up"]),
-            " ".join("%.1f" % x for x in r["down"]), time.time() - t0,
-            r["mem"]))
+            " ".join("%.1f" % x for x in g["up"]),
+            " ".join("%.1f" % x for x in g["down"]), g["secs"], g["mem"]))
+        for f in g["frames"]:
+            lines.append("%-8s %s" % ("", f))
     if "bhyve" in med and "qemu" in med:
         lines.append("bhyve/qemu: guest->host %.2f, host->guest %.2f" % (
             med["bhyve"][0] / med["qemu"][0], med["bhyve"][1] / med["qemu"][1]))
