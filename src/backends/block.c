@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 #define POOL_THREADS	8	/* worker pool when it is the engine */
 #define AUX_THREADS	2	/* worker pool beside io_uring */
 #define ZERO_CHUNK	(64 * 1024)
+#define CQ_BATCH	64	/* completions per batch hook at most */
 
 struct blk {
 	struct blk_info info;
@@ -30,6 +33,11 @@ struct blk {
 	char ident[8];
 	bool use_uring;
 	bool no_zero_range;	/* FALLOC_FL_ZERO_RANGE refused once */
+	bool memfs;		/* a file in memory (tmpfs, ramfs) */
+	bool odirect;		/* opened with O_DIRECT (nocache) */
+	bool no_nowait;		/* RWF_NOWAIT refused once */
+	void (*batch_done)(void *);	/* set before the first request */
+	void *batch_arg;
 
 	/* io_uring engine */
 	struct io_uring ring;
@@ -205,13 +213,18 @@ static int exec_sync(struct blk *b, struct blk_req *r)
 	return EINVAL;
 }
 
-/* Deliver a completion, then drop it from the in-flight count.  The
- * request belongs to the device again once done() is called. */
-static void complete(struct blk *b, struct blk_req *r, int err)
+/* After a batch of n done() calls on this thread: the device's batch
+ * hook (its one interrupt), then the requests stop counting as in flight
+ * (so blk_drain() returns only after the hook). */
+static void retire(struct blk *b, unsigned n)
 {
-	r->done(r, err);
+	if (n == 0)
+		return;
+	if (b->batch_done)
+		b->batch_done(b->batch_arg);
 	pthread_mutex_lock(&b->lock);
-	if (--b->inflight == 0)
+	b->inflight -= n;
+	if (b->inflight == 0)
 		pthread_cond_broadcast(&b->idle);
 	pthread_mutex_unlock(&b->lock);
 }
@@ -235,7 +248,8 @@ static void *worker(void *arg)
 		if (b->head == NULL)
 			b->tail = NULL;
 		pthread_mutex_unlock(&b->lock);
-		complete(b, r, exec_sync(b, r));
+		r->done(r, exec_sync(b, r));
+		retire(b, 1);
 		pthread_mutex_lock(&b->lock);
 	}
 	pthread_mutex_unlock(&b->lock);
@@ -273,7 +287,7 @@ static void uring_finish(struct blk *b, struct blk_req *r, int res)
 		/* short transfer: finish the rest here */
 		err = rw_sync(b, r, (uint64_t)res);
 	}
-	complete(b, r, err);
+	r->done(r, err);
 }
 
 static void *cq_main(void *arg)
@@ -282,19 +296,30 @@ static void *cq_main(void *arg)
 
 	for (;;) {
 		struct io_uring_cqe *cqe;
-		struct blk_req *r;
-		int res, ret = io_uring_wait_cqe(&b->ring, &cqe);
+		unsigned n = 0;
+		bool stop = false;
+		int ret = io_uring_wait_cqe(&b->ring, &cqe);
 
 		if (ret == -EINTR || ret == -EAGAIN)
 			continue;
 		if (ret < 0)
 			break;
-		r = io_uring_cqe_get_data(cqe);
-		res = cqe->res;
-		io_uring_cqe_seen(&b->ring, cqe);
-		if (r == NULL)
-			break;		/* the stop sentinel */
-		uring_finish(b, r, res);
+		/* Every completion ready now is one batch (one interrupt). */
+		do {
+			struct blk_req *r = io_uring_cqe_get_data(cqe);
+			int res = cqe->res;
+
+			io_uring_cqe_seen(&b->ring, cqe);
+			if (r == NULL) {
+				stop = true;	/* the stop sentinel */
+				break;
+			}
+			uring_finish(b, r, res);
+			n++;
+		} while (n < CQ_BATCH && io_uring_peek_cqe(&b->ring, &cqe) == 0);
+		retire(b, n);
+		if (stop)
+			break;
 	}
 	return NULL;
 }
@@ -380,10 +405,10 @@ static void uring_stop(struct blk *b)
 
 /* ---- submission ---- */
 
-int blk_submit(struct blk *b, struct blk_req *r)
+/* The checks and length of blk_submit(): 0 or the errno it returns. */
+static int check_req(struct blk *b, struct blk_req *r)
 {
 	uint64_t len = 0;
-	bool pool;
 
 	switch (r->op) {
 	case BLK_OP_READ:
@@ -415,7 +440,16 @@ int blk_submit(struct blk *b, struct blk_req *r)
 	}
 	if (r->len > b->info.size || r->offset > b->info.size - r->len)
 		return EINVAL;
+	return 0;
+}
 
+int blk_submit(struct blk *b, struct blk_req *r)
+{
+	int err = check_req(b, r);
+	bool pool;
+
+	if (err != 0)
+		return err;
 	pool = !b->use_uring || r->op == BLK_OP_DISCARD ||
 	    r->op == BLK_OP_WRITE_ZEROES ||
 	    (r->len == 0 && r->op != BLK_OP_FLUSH);
@@ -440,6 +474,46 @@ int blk_submit(struct blk *b, struct blk_req *r)
 		pthread_mutex_unlock(&b->lock);
 	}
 	return 0;
+}
+
+void blk_set_batch_done(struct blk *b, void (*fn)(void *), void *arg)
+{
+	b->batch_done = fn;
+	b->batch_arg = arg;
+}
+
+int blk_try_now(struct blk *b, struct blk_req *r, int *err)
+{
+	ssize_t n;
+	int e;
+
+	if (r->op != BLK_OP_READ && r->op != BLK_OP_WRITE)
+		return -1;
+	if (!b->memfs && (r->op != BLK_OP_READ || b->odirect ||
+	    __atomic_load_n(&b->no_nowait, __ATOMIC_RELAXED)))
+		return -1;
+	e = check_req(b, r);
+	if (e != 0 || r->len == 0) {
+		*err = e;
+		return 0;
+	}
+	if (b->memfs) {
+		/* Page copies in memory: nothing to wait for. */
+		*err = rw_sync(b, r, 0);
+		return 0;
+	}
+	/* Elsewhere only what the page cache holds, without waiting; a
+	 * short or refused read goes the asynchronous way (and reads it
+	 * again). */
+	n = preadv2(b->fd, r->iov, (int)r->iovcnt, (off_t)r->offset,
+	    RWF_NOWAIT);
+	if (n >= 0 && (uint64_t)n == r->len) {
+		*err = 0;
+		return 0;
+	}
+	if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS))
+		__atomic_store_n(&b->no_nowait, true, __ATOMIC_RELAXED);
+	return -1;
 }
 
 void blk_drain(struct blk *b)
@@ -524,6 +598,7 @@ static int open_disk(const char *node, struct blk *b)
 		    path);
 	}
 	b->fd = fd;
+	b->odirect = nocache;
 	if (fstat(fd, &st) != 0)
 		return fail_errno("%s: cannot stat '%s'", node, path);
 	in->ro = ro;
@@ -554,6 +629,11 @@ static int open_disk(const char *node, struct blk *b)
 			    "the sector size %u of '%s'", node, ssopt,
 			    in->sectsz, path);
 	} else if (S_ISREG(st.st_mode)) {
+		struct statfs sfs;
+
+		if (fstatfs(fd, &sfs) == 0 && (sfs.f_type == TMPFS_MAGIC ||
+		    sfs.f_type == RAMFS_MAGIC))
+			b->memfs = true;
 		if (!ro && (st.st_mode & 0222) == 0)
 			return fail("%s: disk image '%s' is read-only (mode "
 			    "%03o); add 'ro' to use it read-only", node, path,

@@ -1,7 +1,8 @@
 /* The block backend shared by every disk model (virtio-blk, later AHCI and
  * NVMe): a file or a block device opened from a device's config node
  * (bhyve's keys: path, nocache, direct/sync, ro, sectorsize, nodelete),
- * with requests served asynchronously.
+ * with requests served asynchronously (or, with blk_try_now(), at once
+ * when that cannot wait on a device).
  *
  * Engines: io_uring (liburing) for reads, writes and flushes, with a small
  * pool of worker threads for what io_uring cannot do here (BLKDISCARD,
@@ -83,6 +84,20 @@ const struct blk_info *blk_info(const struct blk *b);
  * iovec count (offset+len past the disk, overflow), EROFS for a write to a
  * read-only disk, EOPNOTSUPP for DISCARD without support, ENOMEM. */
 int blk_submit(struct blk *b, struct blk_req *req);
+
+/* A hook called on the completing thread after each batch of done()
+ * calls (all the completions ready at once, at most 64), before those
+ * requests stop counting as in flight: a device raises one interrupt per
+ * batch there.  Set before the first request. */
+void blk_set_batch_done(struct blk *b, void (*fn)(void *), void *arg);
+
+/* Serve a READ or WRITE at once on the calling thread when that cannot
+ * wait on a device: a file in memory (tmpfs, ramfs), or a read the page
+ * cache holds entirely (preadv2 with RWF_NOWAIT; not with nocache).
+ * Returns 0 when the request is finished (*err: 0, or the errno
+ * blk_submit() or the I/O gave; done() is not called), -1 when it must
+ * go through blk_submit().  For I/O threads (it copies the data). */
+int blk_try_now(struct blk *b, struct blk_req *req, int *err);
 
 /* Wait until no request is in flight (device reset).  Not from done(). */
 void blk_drain(struct blk *b);

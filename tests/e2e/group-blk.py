@@ -3,7 +3,10 @@
 test host.  Data the host writes is what the guest reads and the reverse,
 requests in flight together, discard punches holes in a sparse image, a
 flushed write survives SIGKILL of bhyve, the serial number, and a
-read-only disk with 4 KiB sectors whose image never changes.
+read-only disk with 4 KiB sectors whose image never changes.  The main
+image is on the test host's tmpfs (bhyve serves it on the I/O thread at
+once); a second one lives on the run directory's 9p share, whose requests
+go through io_uring, so both data paths carry guest traffic.
 """
 
 import hashlib
@@ -100,7 +103,11 @@ def check_rw():
         f.truncate(64 * MIB)		# sparse
         f.seek(1 * MIB)
         f.write(host)
-    g = Guest("blk-rw", "-s", "4,virtio-blk,%s,ser=BLKTEST123" % img)
+    slow = os.path.join(LOGDIR, "blk-9p.img")	# not in memory: io_uring
+    with open(slow, "wb") as f:
+        f.truncate(8 * MIB)
+    g = Guest("blk-rw", "-s", "4,virtio-blk,%s,ser=BLKTEST123" % img,
+              "-s", "5,virtio-blk,%s" % slow)
     report("blk-rw-boots", g.up, "no script marker")
     out = g.value("lspci -n") or ""
     report("blk-pci-id", re.search(r"00:04\.0 0100: 1af4:1001", out)
@@ -134,6 +141,16 @@ def check_rw():
     got = md5(read_at(img, 4 * MIB, 2 * MIB))
     report("blk-parallel-io", v is not None and "BAD" not in v and
            v.split()[-2] == got, "guest %s, file %s" % (v, got))
+
+    # the same both ways through io_uring (the image on 9p)
+    v = g.value("dd if=/dev/urandom of=/tmp/u bs=64k count=16 2>/dev/null; "
+                "dd if=/tmp/u of=/dev/vdb bs=64k seek=8 oflag=direct "
+                "2>/dev/null; dd if=/dev/vdb bs=64k skip=8 count=16 "
+                "iflag=direct 2>/dev/null | cmp - /tmp/u && md5sum </tmp/u")
+    got = md5(read_at(slow, 512 * 1024, MIB))
+    report("blk-async-path-roundtrip", v is not None and
+           v.split()[0] == got, "guest %s, file %s" % (v, got))
+    os.unlink(slow)
 
     # discard: 8 MiB written, then discarded -> the host file loses blocks
     v = g.value("cat /sys/block/vda/queue/discard_max_bytes")
@@ -195,7 +212,7 @@ def check_ro():
 
 
 if __name__ == "__main__":
-    plan(18)
+    plan(19)
     check_rw()
     check_ro()
     finish()

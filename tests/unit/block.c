@@ -108,6 +108,18 @@ static struct blk *open_engine(const char *path, const char *engine)
 	return b;
 }
 
+/* The batch hook: counts, and sees every request of its batch done. */
+static unsigned nbatch, done_at_batch;
+
+static void on_batch(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&mu);
+	nbatch++;
+	done_at_batch = ndone;
+	pthread_mutex_unlock(&mu);
+}
+
 static void roundtrip(const char *engine)
 {
 	char *path = make_disk(DISK, 0);
@@ -121,6 +133,8 @@ static void roundtrip(const char *engine)
 
 	assert_int_equal(blk_info(b)->size, DISK);
 	assert_int_equal(blk_info(b)->sectsz, 512);
+	blk_set_batch_done(b, on_batch, NULL);
+	nbatch = done_at_batch = 0;
 	/* 64 writes in flight, each split over three segments */
 	reset_done();
 	for (unsigned i = 0; i < N; i++) {
@@ -138,6 +152,12 @@ static void roundtrip(const char *engine)
 	wait_done(N);
 	assert_int_equal(last_err, 0);
 	assert_false(on_submitter);
+	/* after the last done(), its batch hook, before the drain ends */
+	blk_drain(b);
+	pthread_mutex_lock(&mu);
+	assert_true(nbatch >= 1 && nbatch <= N);
+	assert_int_equal(done_at_batch, N);
+	pthread_mutex_unlock(&mu);
 	/* the file holds them */
 	fd = open(path, O_RDONLY);
 	for (unsigned i = 0; i < N; i++) {
@@ -177,6 +197,72 @@ static void test_roundtrip_uring(void **state)
 {
 	(void)state;
 	roundtrip("io_uring");
+}
+
+/* blk_try_now(): a file in memory (/dev/shm) is read and written on the
+ * caller's thread; elsewhere only reads the page cache holds, never writes
+ * or flushes; errors come back without a completion. */
+static void test_try_now(void **state)
+{
+	static unsigned char data[8192], back[8192];
+	struct iovec iov = { data, sizeof(data) };
+	struct blk_req r = { .op = BLK_OP_WRITE, .offset = 4096, .iov = &iov,
+	    .iovcnt = 1, .done = on_done };
+	char shm[] = "/dev/shm/bhyve-unit-blk-XXXXXX";
+	char *path;
+	struct blk *b;
+	int fd, err = -1, got;
+	(void)state;
+
+	fd = mkstemp(shm);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, DISK), 0);
+	for (unsigned i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 31 + 7);
+	b = open_engine(shm, "io_uring");
+	reset_done();
+	assert_int_equal(blk_try_now(b, &r, &err), 0);
+	assert_int_equal(err, 0);
+	assert_int_equal(pread(fd, back, sizeof(back), 4096), sizeof(back));
+	assert_memory_equal(back, data, sizeof(data));
+	memset(back, 0, sizeof(back));
+	iov.iov_base = back;
+	r.op = BLK_OP_READ;
+	assert_int_equal(blk_try_now(b, &r, &err), 0);
+	assert_int_equal(err, 0);
+	assert_memory_equal(back, data, sizeof(data));
+	/* checked as blk_submit checks: past the end */
+	r.offset = DISK - 4096;
+	assert_int_equal(blk_try_now(b, &r, &err), 0);
+	assert_int_equal(err, EINVAL);
+	/* a flush always goes the asynchronous way */
+	r.op = BLK_OP_FLUSH;
+	assert_int_equal(blk_try_now(b, &r, &err), -1);
+	assert_int_equal(ndone, 0);	/* done() never called */
+	blk_close(b);
+	close(fd);
+	unlink(shm);
+
+	/* A file elsewhere: a write is never served at once; a read may be
+	 * (when the page cache has it all) and then brings the data. */
+	path = make_disk(DISK, 0x5a);
+	b = open_engine(path, "io_uring");
+	r = (struct blk_req){ .op = BLK_OP_WRITE, .offset = 0, .iov = &iov,
+	    .iovcnt = 1, .done = on_done };
+	assert_int_equal(blk_try_now(b, &r, &err), -1);
+	r.op = BLK_OP_READ;
+	memset(back, 0, sizeof(back));
+	got = blk_try_now(b, &r, &err);
+	if (got == 0) {
+		assert_int_equal(err, 0);
+		for (unsigned i = 0; i < sizeof(back); i++)
+			assert_int_equal(back[i], 0x5a);
+	} else {
+		assert_int_equal(got, -1);
+	}
+	blk_close(b);
+	unlink(path);
+	free(path);
 }
 
 static void test_bounds(void **state)
@@ -438,6 +524,7 @@ int run_block_tests(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_threads),
 		cmocka_unit_test(test_roundtrip_uring),
+		cmocka_unit_test(test_try_now),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_readonly),
 		cmocka_unit_test(test_discard_threads),

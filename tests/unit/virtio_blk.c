@@ -472,7 +472,7 @@ static void test_device(void **state)
 	/* device config: capacity, seg_max, blk_size */
 	assert_int_equal(mrd(DEVCFG(0), 4), RAM / 512);
 	assert_int_equal(mrd(DEVCFG(4), 4), 0);
-	assert_int_equal(mrd(DEVCFG(12), 4), 126);
+	assert_int_equal(mrd(DEVCFG(12), 4), 254);
 	assert_int_equal(mrd(DEVCFG(20), 4), 512);
 	/* features: FLUSH, BLK_SIZE, SEG_MAX, DISCARD, WRITE_ZEROES; no RO */
 	mwr(COMMON(0x14), 1, 1 | 2);
