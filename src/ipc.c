@@ -60,6 +60,9 @@ static void reply(const char *error)
 	len = nvl_out_finish(&o);
 	if (len > 0)
 		sockbe_write(ipc.sb, out, len);
+	/* Nothing more is read (a client that keeps sending cannot keep
+	 * the loop busy); the connection ends. */
+	sockbe_rx_enable(ipc.sb, false);
 	sockbe_hangup(ipc.sb);
 	ipc.answered = true;
 	ev_timer_arm(ipc.timer, 0, 0);
@@ -112,23 +115,14 @@ static int plan_body(void)
 static void on_readable(void *arg)
 {
 	(void)arg;
-	for (;;) {
-		uint8_t junk[256];
-		struct iovec iov;
-		ssize_t n;
+	/* At most one request (IPC_MAX_REQUEST bytes) is read per
+	 * connection. */
+	while (!ipc.answered) {
+		struct iovec iov = { ipc.buf + ipc.have, ipc.need - ipc.have };
+		ssize_t n = sockbe_readv(ipc.sb, &iov, 1);
 
-		if (ipc.answered) {
-			iov.iov_base = junk;
-			iov.iov_len = sizeof(junk);
-		} else {
-			iov.iov_base = ipc.buf + ipc.have;
-			iov.iov_len = ipc.need - ipc.have;
-		}
-		n = sockbe_readv(ipc.sb, &iov, 1);
 		if (n <= 0)
 			return;
-		if (ipc.answered)
-			continue;
 		ipc.have += (size_t)n;
 		if (ipc.have < ipc.need)
 			continue;
@@ -148,6 +142,7 @@ static void on_connected(void *arg)
 	ipc.have = 0;
 	ipc.need = NVL_HDR_SIZE;
 	ipc.header_done = ipc.answered = false;
+	sockbe_rx_enable(ipc.sb, true);	/* the last one ended paused */
 	ev_timer_arm(ipc.timer, (uint64_t)IPC_TIMEOUT_S * 1000000000ull, 0);
 }
 

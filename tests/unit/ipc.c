@@ -263,6 +263,42 @@ static void test_ipc_socket(void **state)
 	assert_int_equal(ask(req, NVL_HDR_SIZE, err, sizeof(err)), 1);
 	assert_string_equal(err, "request too large");
 
+	/* A client that keeps sending after its request: answered, then cut
+	 * off (nothing more is read), and the next one is served. */
+	{
+		static uint8_t junk[4096];
+		uint8_t buf[512];
+		size_t have = 0;
+		int fd = client(), closed = 0;
+		struct nvl l;
+
+		assert_true(fd >= 0);
+		len = sample(req, false);
+		assert_int_equal(send(fd, req, len, 0), (ssize_t)len);
+		for (int i = 0; i < 64; i++)
+			(void)send(fd, junk, sizeof(junk),
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+		for (int i = 0; i < 20 && !closed; i++) {
+			ssize_t n;
+
+			pump(20);
+			(void)send(fd, junk, sizeof(junk),
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+			while ((n = recv(fd, buf + have, sizeof(buf) - have,
+			    MSG_DONTWAIT)) > 0)
+				have += (size_t)n;
+			if (n == 0 || (n < 0 && errno == ECONNRESET))
+				closed = 1;
+		}
+		close(fd);
+		assert_true(closed);
+		assert_int_equal(nvl_unpack(buf, have, &l), 0);
+		assert_string_equal(nvl_get_string(&l, "error"),
+		    "command 'pci_remove' not found");
+	}
+	assert_int_equal(ask(req, len, err, sizeof(err)), 1);
+	assert_string_equal(err, "command 'pci_remove' not found");
+
 	/* A second bhyve with the same name and run directory: refused. */
 	assert_int_equal(ipc_check("vm1"), -1);
 	assert_non_null(strstr(last_error(), "in use"));
