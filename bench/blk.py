@@ -4,6 +4,7 @@ bhyve and QEMU on the same image; prints a table and the ratios, and writes
 it to $BHYVE_TEST_RUNDIR/results.txt."""
 
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -57,6 +58,40 @@ VMMS = {
 }
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+VCPU_THREAD = re.compile(r"^(vcpu \d+|CPU \d+/KVM)$")
+
+
+def cpu_ticks(pid):
+    """{tid: utime + stime} of the VMM's own threads, in ticks: every live
+    thread but the vCPU threads (bhyve's "vcpu N", QEMU's "CPU N/KVM"),
+    whose time is mostly the guest's; io_uring and worker threads count."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return None
+    for tid in tids:
+        try:
+            st = open("/proc/%d/task/%s/stat" % (pid, tid)).read()
+        except OSError:
+            continue
+        comm = st[st.index("(") + 1:st.rindex(")")]
+        if VCPU_THREAD.match(comm):
+            continue
+        f = st.rsplit(")", 1)[1].split()
+        out[tid] = int(f[11]) + int(f[12])
+    return out
+
+
+def cpu_delta(before, after):
+    """Ticks the threads used in between (a thread that ended meanwhile is
+    not counted: a lower bound)."""
+    return sum(max(0, t - before.get(tid, 0)) for tid, t in after.items())
+
+
 def run_vmm(name, rnd):
     """{job: value} for one VMM; "mem": its own peak memory in KiB."""
     res = {}
@@ -72,6 +107,7 @@ def run_vmm(name, rnd):
         return res
     print("%s: guest up after %.1f s" % (name, time.time() - t0), flush=True)
     for job, args, kind, unit in JOBS:
+        cpu0 = cpu_ticks(proc.pid)
         proc.stdin.write(("echo @@B; %s %s 2>&1; echo @@E\n"
                           % (FIO, args)).encode())
         proc.stdin.flush()
@@ -90,6 +126,12 @@ def run_vmm(name, rnd):
         bw, iops = (f[6], f[7]) if kind == "read" else (f[47], f[48])
         v = float(bw) / 1024 if unit == "MiB/s" else float(iops)
         res[job] = v
+        # The VMM's own CPU time per request (its threads but the vCPUs'):
+        # the host work the VMM adds to the guest's.
+        cpu1 = cpu_ticks(proc.pid)
+        nreq = float(iops) * RUNTIME
+        if cpu0 is not None and cpu1 is not None and nreq > 0:
+            res[job + "/cpu"] = cpu_delta(cpu0, cpu1) * 1e6 / TICKS / nreq
         print("%s %-18s %10.1f %s" % (name, job, v, unit), flush=True)
     res["mem"] = mem.stop()
     proc.stdin.write(b"exit\n")
@@ -113,7 +155,8 @@ def main():
     out = {}
     for v in ORDER:
         out[v] = {}
-        for job, _, _, _ in JOBS + [("mem", 0, 0, 0)]:
+        for job in [j[0] for j in JOBS] + [j[0] + "/cpu" for j in JOBS] + \
+                ["mem"]:
             vals = [r[job] for r in runs[v] if job in r]
             if vals:
                 out[v][job] = (max(vals) if job == "mem"
@@ -142,6 +185,12 @@ def main():
             "%.0f" % x for x in out[v].get(job + "/all", [])))
             for v in ORDER)
         lines.append(row + "  (%s; rounds: %s)" % (unit, rounds))
+    lines.append("VMM's own CPU time per request (live threads other than "
+                 "the vCPUs'), microseconds (median): " +
+                 "; ".join("%s %s" % (v, " ".join(
+                     "%.0f" % out[v][j[0] + "/cpu"] if j[0] + "/cpu" in out[v]
+                     else "n/a" for j in JOBS)) for v in ORDER) +
+                 "  (jobs in the order above)")
     lines.append("VMM's own memory (RSS minus guest RAM, peak during the "
                  "jobs): " + ", ".join("%s %s KiB" % (
                      v, out[v].get("mem", "n/a")) for v in ORDER))
