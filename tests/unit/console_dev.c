@@ -31,21 +31,8 @@
 static struct vm fakevm;
 static uint8_t *ram;
 static char dir[64], pa[128], pb[128];
-static struct ev *quit_timer;
 static uint32_t bufnext;
 static uint16_t avail_idx[8], used_seen[8], next_desc[8];
-
-static void quit_cb(void *arg)
-{
-	(void)arg;
-	evloop_quit();
-}
-
-static void pump(unsigned ms)
-{
-	ev_timer_arm(quit_timer, (uint64_t)ms * 1000000u, 0);
-	evloop_run();
-}
 
 static void mwr(uint64_t gpa, int size, uint64_t v)
 {
@@ -116,7 +103,7 @@ static void send_ctrl(uint32_t id, uint16_t ev, uint16_t val)
 	vtcon_msg_encode(&m, b);
 	post(3, b, sizeof(b), false);
 	notify(3);
-	pump(20);
+	unit_pump(20);
 }
 
 /* The next control message the device sent. */
@@ -134,16 +121,6 @@ static void expect_ctrl(uint32_t id, uint16_t ev, uint16_t val,
 	assert_int_equal(len, VTCON_MSG_SIZE + (name ? strlen(name) : 0));
 	if (name)
 		assert_memory_equal(ram + addr + 8, name, strlen(name));
-}
-
-static int client(const char *p)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	strcpy(sun.sun_path, p);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	return fd;
 }
 
 static int setup(void **state)
@@ -173,8 +150,7 @@ static int setup(void **state)
 		fprintf(stderr, "setup: %s\n", last_error());
 		return -1;
 	}
-	quit_timer = ev_timer_add(quit_cb, NULL);
-	return quit_timer ? 0 : -1;
+	return unit_pump_init();
 }
 
 static int teardown(void **state)
@@ -182,7 +158,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	(void)state;
-	ev_del(quit_timer);
+	unit_pump_fini();
 	unit_reset_globals();	/* pci_fini: the device closes its sockets */
 	evloop_fini();
 	free(ram);
@@ -216,7 +192,7 @@ static void driver_init(void)
 		mwr(M64 + 0x1c, 2, 1);
 	}
 	mwr(M64 + 0x14, 1, 1 | 2 | 4 | 8);
-	pump(20);
+	unit_pump(20);
 }
 
 static void test_device_end_to_end(void **state)
@@ -243,22 +219,23 @@ static void test_device_end_to_end(void **state)
 	assert_false(used(2, &addr, &len));	/* no client: nothing */
 
 	/* A client: PORT_OPEN 1, sent once the driver gives a buffer. */
-	a = client(pa);
-	pump(20);
+	a = unit_unix_client(pa);
+	assert_true(a >= 0);
+	unit_pump(20);
 	assert_false(used(2, &addr, &len));
 	post(2, NULL, 64, true);
 	notify(2);
-	pump(20);
+	unit_pump(20);
 	expect_ctrl(0, VTCON_PORT_OPEN, 1, NULL);
 
 	/* Client data waits until a guest process opens the port. */
 	assert_int_equal(send(a, "hello", 5, 0), 5);
 	post(0, NULL, 64, true);
 	notify(0);
-	pump(30);
+	unit_pump(30);
 	assert_false(used(0, &addr, &len));
 	send_ctrl(0, VTCON_PORT_OPEN, 1);
-	pump(30);
+	unit_pump(30);
 	assert_true(used(0, &addr, &len));
 	assert_int_equal(len, 5);
 	assert_memory_equal(ram + addr, "hello", 5);
@@ -266,7 +243,7 @@ static void test_device_end_to_end(void **state)
 	/* Guest output reaches the client. */
 	post(1, "world", 5, false);
 	notify(1);
-	pump(20);
+	unit_pump(20);
 	assert_true(used(1, &addr, &len));
 	n = recv(a, buf, sizeof(buf), MSG_DONTWAIT);
 	assert_int_equal(n, 5);
@@ -278,7 +255,7 @@ static void test_device_end_to_end(void **state)
 	notify(1);
 	post(0, "xxxx", 4, false);
 	notify(0);
-	pump(20);
+	unit_pump(20);
 	assert_true(used(1, &addr, &len));
 	assert_int_equal(len, 0);
 	assert_int_equal(recv(a, buf, sizeof(buf), MSG_DONTWAIT), -1);
@@ -288,18 +265,19 @@ static void test_device_end_to_end(void **state)
 	post(2, NULL, 4, true);
 	notify(2);
 	close(a);
-	pump(30);
+	unit_pump(30);
 	assert_true(used(2, &addr, &len));
 	assert_int_equal(len, 4);
 	assert_int_equal(rd32(addr), 0);	/* id 0 */
 	/* The device keeps working: a new client, PORT_OPEN 1. */
 	post(2, NULL, 64, true);
 	notify(2);
-	a = client(pa);
-	pump(30);
+	a = unit_unix_client(pa);
+	assert_true(a >= 0);
+	unit_pump(30);
 	expect_ctrl(0, VTCON_PORT_OPEN, 1, NULL);
 	close(a);
-	pump(20);
+	unit_pump(20);
 	assert_int_equal(mrd(M64 + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
 }
 
@@ -321,14 +299,15 @@ static void test_device_stalled_client(void **state)
 	notify(2);
 	send_ctrl(0, VTCON_DEVICE_READY, 1);
 	send_ctrl(1, VTCON_PORT_READY, 1);
-	b = client(pb);
-	pump(20);
+	b = unit_unix_client(pb);
+	assert_true(b >= 0);
+	unit_pump(20);
 	memset(chunk, 'q', sizeof(chunk));
 	/* 8 x 64 KiB = 512 KiB offered (port 1 transmits on queue 5). */
 	for (unsigned i = 0; i < QSZ; i++)
 		post(5, chunk, sizeof(chunk), false);
 	notify(5);
-	pump(50);
+	unit_pump(50);
 	while (used(5, &addr, &len))
 		taken++;
 	assert_true(taken < QSZ);	/* some wait in the guest's queue */
@@ -341,7 +320,7 @@ static void test_device_stalled_client(void **state)
 				assert_int_equal(sink[k], 'q');
 			total += (size_t)n;
 		}
-		pump(2);
+		unit_pump(2);
 	}
 	assert_int_equal(total, want);
 	while (used(5, &addr, &len))

@@ -139,19 +139,6 @@ static void test_nvlist_build(void **state)
 /* ---- the socket ---- */
 
 static char dir[64], path[128];
-static struct ev *quit_timer;
-
-static void quit_cb(void *arg)
-{
-	(void)arg;
-	evloop_quit();
-}
-
-static void pump(unsigned ms)
-{
-	ev_timer_arm(quit_timer, (uint64_t)ms * 1000000u, 0);
-	evloop_run();
-}
 
 static int setup(void **state)
 {
@@ -164,8 +151,7 @@ static int setup(void **state)
 	config_set("rundir", dir);
 	if (evloop_init() != 0)
 		return -1;
-	quit_timer = ev_timer_add(quit_cb, NULL);
-	return quit_timer ? 0 : -1;
+	return unit_pump_init();
 }
 
 static int teardown(void **state)
@@ -173,25 +159,11 @@ static int teardown(void **state)
 	char cmd[128];
 	(void)state;
 	ipc_stop();
-	ev_del(quit_timer);
+	unit_pump_fini();
 	evloop_fini();
 	unit_reset_globals();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
-}
-
-static int client(void)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	strcpy(sun.sun_path, path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* Send `req`, let the loop answer, read the reply's "error" into err
@@ -202,7 +174,7 @@ static int ask(const uint8_t *req, size_t len, char *err, size_t errlen)
 	size_t have = 0;
 	struct nvl l;
 	const char *e;
-	int fd = client(), closed = 0;
+	int fd = unit_unix_client(path), closed = 0;
 
 	assert_true(fd >= 0);
 	if (len > 0)
@@ -210,7 +182,7 @@ static int ask(const uint8_t *req, size_t len, char *err, size_t errlen)
 	for (int i = 0; i < 20 && !closed; i++) {
 		ssize_t n;
 
-		pump(20);
+		unit_pump(20);
 		while ((n = recv(fd, buf + have, sizeof(buf) - have,
 		    MSG_DONTWAIT)) > 0)
 			have += (size_t)n;
@@ -269,7 +241,7 @@ static void test_ipc_socket(void **state)
 		static uint8_t junk[4096];
 		uint8_t buf[512];
 		size_t have = 0;
-		int fd = client(), closed = 0;
+		int fd = unit_unix_client(path), closed = 0;
 		struct nvl l;
 
 		assert_true(fd >= 0);
@@ -281,7 +253,7 @@ static void test_ipc_socket(void **state)
 		for (int i = 0; i < 20 && !closed; i++) {
 			ssize_t n;
 
-			pump(20);
+			unit_pump(20);
 			(void)send(fd, junk, sizeof(junk),
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
 			while ((n = recv(fd, buf + have, sizeof(buf) - have,

@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "backends/evloop.h"
 #include "bus/mmio.h"
 #include "bus/pci.h"
 #include "bus/pio.h"
@@ -76,6 +79,48 @@ void unit_unmute(void)
 		close(saved_err);
 		saved_err = -1;
 	}
+}
+
+/* Driving the real event loop from a test: unit_pump_init() in the
+ * group's setup (after evloop_init), unit_pump_fini() in its teardown. */
+static struct ev *pump_timer;
+
+static void pump_quit(void *arg)
+{
+	(void)arg;
+	evloop_quit();
+}
+
+int unit_pump_init(void)
+{
+	pump_timer = ev_timer_add(pump_quit, NULL);
+	return pump_timer ? 0 : -1;
+}
+
+void unit_pump_fini(void)
+{
+	ev_del(pump_timer);
+	pump_timer = NULL;
+}
+
+void unit_pump(unsigned ms)
+{
+	ev_timer_arm(pump_timer, (uint64_t)ms * 1000000u, 0);
+	evloop_run();
+}
+
+int unit_unix_client(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int main(void)

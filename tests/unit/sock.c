@@ -29,7 +29,6 @@ struct rec {
 
 static struct rec rec;
 static char dir[64], path[128];
-static struct ev *quit_timer;
 
 static void on_connected(void *a) { ((struct rec *)a)->connected++; }
 static void on_disconnected(void *a) { ((struct rec *)a)->disconnected++; }
@@ -59,33 +58,7 @@ static const struct sockbe_ops ops = {
 	on_connected, on_disconnected, on_readable, on_writable,
 };
 
-static void quit_cb(void *arg)
-{
-	(void)arg;
-	evloop_quit();
-}
-
 /* Run the loop for about ms milliseconds. */
-static void pump(unsigned ms)
-{
-	ev_timer_arm(quit_timer, (uint64_t)ms * 1000000u, 0);
-	evloop_run();
-}
-
-static int client(const char *p)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	strcpy(sun.sun_path, p);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Bytes waiting on fd without blocking (-1: closed by the other end). */
 static ssize_t drain(int fd, char *buf, size_t len)
 {
@@ -107,8 +80,7 @@ static int setup(void **state)
 	snprintf(path, sizeof(path), "%s/con.sock", dir);
 	if (evloop_init() != 0)
 		return -1;
-	quit_timer = ev_timer_add(quit_cb, NULL);
-	return quit_timer ? 0 : -1;
+	return unit_pump_init();
 }
 
 static int teardown(void **state)
@@ -118,7 +90,7 @@ static int teardown(void **state)
 	if (rec.s)
 		sockbe_close(rec.s);
 	rec.s = NULL;
-	ev_del(quit_timer);
+	unit_pump_fini();
 	evloop_fini();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
@@ -143,28 +115,28 @@ static void test_listen_accept_one_at_a_time(void **state)
 	assert_int_equal(sockbe_start(rec.s), 0);
 	assert_false(sockbe_connected(rec.s));
 
-	c1 = client(path);
+	c1 = unit_unix_client(path);
 	assert_true(c1 >= 0);
-	pump(30);
+	unit_pump(30);
 	assert_int_equal(rec.connected, 1);
 	assert_true(sockbe_connected(rec.s));
 
 	/* A second peer is accepted and closed at once. */
-	c2 = client(path);
+	c2 = unit_unix_client(path);
 	assert_true(c2 >= 0);
-	pump(30);
+	unit_pump(30);
 	assert_int_equal(rec.connected, 1);
 	assert_int_equal(drain(c2, buf, sizeof(buf)), -1);
 	close(c2);
 
 	/* Both directions on the first. */
 	assert_int_equal(send(c1, "hello", 5, 0), 5);
-	pump(30);
+	unit_pump(30);
 	assert_true(rec.readable >= 1);
 	assert_int_equal(rec.nin, 5);
 	assert_memory_equal(rec.in, "hello", 5);
 	assert_int_equal(sockbe_write(rec.s, "world", 5), 5);
-	pump(10);
+	unit_pump(10);
 	assert_int_equal(drain(c1, buf, sizeof(buf)), 5);
 	assert_memory_equal(buf, "world", 5);
 	assert_int_equal(rec.disconnected, 0);
@@ -180,15 +152,15 @@ static void test_reconnect(void **state)
 	assert_int_equal(sockbe_listen(&rec.s, path, 4096, &ops, &rec), 0);
 	assert_int_equal(sockbe_start(rec.s), 0);
 	for (int round = 0; round < 3; round++) {
-		c = client(path);
+		c = unit_unix_client(path);
 		assert_true(c >= 0);
-		pump(20);
+		unit_pump(20);
 		assert_int_equal(rec.connected, round + 1);
 		assert_int_equal(sockbe_write(rec.s, "x", 1), 1);
-		pump(10);
+		unit_pump(10);
 		assert_int_equal(drain(c, buf, sizeof(buf)), 1);
 		close(c);
-		pump(20);
+		unit_pump(20);
 		assert_int_equal(rec.disconnected, round + 1);
 		assert_false(sockbe_connected(rec.s));
 		/* Without a peer, output is discarded, accepted in full. */
@@ -208,8 +180,8 @@ static void test_bounded_output(void **state)
 	memset(chunk, 'z', sizeof(chunk));
 	assert_int_equal(sockbe_listen(&rec.s, path, 4096, &ops, &rec), 0);
 	assert_int_equal(sockbe_start(rec.s), 0);
-	c = client(path);
-	pump(20);
+	c = unit_unix_client(path);
+	unit_pump(20);
 	assert_int_equal(rec.connected, 1);
 	/* The peer does not read: the socket fills, then the 4 KiB buffer,
 	 * then writes are refused (short) without blocking. */
@@ -225,7 +197,7 @@ static void test_bounded_output(void **state)
 	/* The peer reads: everything accepted arrives, in full, and the
 	 * producer hears there is room again. */
 	while (got < total) {
-		pump(5);
+		unit_pump(5);
 		n = drain(c, sink, sizeof(sink));
 		assert_true(n >= 0);
 		for (ssize_t i = 0; i < n; i++)
@@ -246,25 +218,25 @@ static void test_paused_input_then_hangup(void **state)
 
 	assert_int_equal(sockbe_listen(&rec.s, path, 4096, &ops, &rec), 0);
 	assert_int_equal(sockbe_start(rec.s), 0);
-	c = client(path);
-	pump(20);
+	c = unit_unix_client(path);
+	unit_pump(20);
 	rec.pause_reads = true;
 	assert_int_equal(send(c, "tail", 4, 0), 4);
 	close(c);
-	pump(30);
+	unit_pump(30);
 	/* Paused: the data and the hang-up wait; no busy loop on HUP. */
 	assert_int_equal(rec.nin, 0);
 	assert_int_equal(rec.disconnected, 0);
 	assert_true(rec.readable <= 2);
 	rec.pause_reads = false;
 	sockbe_rx_enable(rec.s, true);
-	pump(30);
+	unit_pump(30);
 	assert_int_equal(rec.nin, 4);
 	assert_memory_equal(rec.in, "tail", 4);
 	assert_int_equal(rec.disconnected, 1);
 	/* And the next peer is served. */
-	c = client(path);
-	pump(20);
+	c = unit_unix_client(path);
+	unit_pump(20);
 	assert_int_equal(rec.connected, 2);
 	close(c);
 }
@@ -279,15 +251,15 @@ static void test_paused_hangup_without_data(void **state)
 
 	assert_int_equal(sockbe_listen(&rec.s, path, 4096, &ops, &rec), 0);
 	assert_int_equal(sockbe_start(rec.s), 0);
-	c = client(path);
-	pump(20);
+	c = unit_unix_client(path);
+	unit_pump(20);
 	sockbe_rx_enable(rec.s, false);
 	close(c);
-	pump(30);
+	unit_pump(30);
 	assert_int_equal(rec.disconnected, 1);
 	assert_int_equal(rec.readable, 0);
-	c = client(path);
-	pump(20);
+	c = unit_unix_client(path);
+	unit_pump(20);
 	assert_int_equal(rec.connected, 2);
 	close(c);
 }
@@ -301,23 +273,23 @@ static void test_lingering_peer_replaced(void **state)
 
 	assert_int_equal(sockbe_listen(&rec.s, path, 4096, &ops, &rec), 0);
 	assert_int_equal(sockbe_start(rec.s), 0);
-	c = client(path);
-	pump(20);
+	c = unit_unix_client(path);
+	unit_pump(20);
 	sockbe_rx_enable(rec.s, false);
 	assert_int_equal(send(c, "old", 3, 0), 3);
 	close(c);
-	pump(30);
+	unit_pump(30);
 	assert_int_equal(rec.disconnected, 0);
-	c = client(path);
-	pump(30);
+	c = unit_unix_client(path);
+	unit_pump(30);
 	assert_int_equal(rec.disconnected, 1);
 	assert_int_equal(rec.connected, 2);
 	assert_int_equal(sockbe_write(rec.s, "new", 3), 3);
-	pump(10);
+	unit_pump(10);
 	assert_int_equal(drain(c, buf, sizeof(buf)), 3);
 	sockbe_rx_enable(rec.s, true);
 	assert_int_equal(send(c, "fresh", 5, 0), 5);
-	pump(30);
+	unit_pump(30);
 	assert_int_equal(rec.nin, 5);
 	assert_memory_equal(rec.in, "fresh", 5);
 	close(c);
@@ -341,15 +313,15 @@ static void test_adopt_tcp(void **state)
 	assert_int_equal(sockbe_start(rec.s), 0);
 	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_int_equal(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	pump(30);
+	unit_pump(30);
 	assert_int_equal(rec.connected, 1);
 	assert_int_equal(sockbe_write(rec.s, "tcp!", 4), 4);
 	assert_int_equal(send(c, "in", 2, 0), 2);
-	pump(30);
+	unit_pump(30);
 	assert_int_equal(drain(c, buf, sizeof(buf)), 4);
 	assert_int_equal(rec.nin, 2);
 	close(c);
-	pump(30);
+	unit_pump(30);
 	assert_int_equal(rec.disconnected, 1);
 }
 
@@ -386,9 +358,9 @@ static void test_check_paths(void **state)
 	assert_int_equal(sockbe_check(p), 0);
 	assert_int_equal(sockbe_listen(&rec.s, p, 4096, &ops, &rec), 0);
 	assert_int_equal(sockbe_start(rec.s), 0);
-	fd = client(p);
+	fd = unit_unix_client(p);
 	assert_true(fd >= 0);
-	pump(20);
+	unit_pump(20);
 	assert_int_equal(rec.connected, 1);
 	close(fd);
 }

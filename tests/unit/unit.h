@@ -52,5 +52,13 @@ char *unit_write_temp(const char *text);
 /* Silence stdout and stderr (help and usage texts) until unit_unmute(). */
 void unit_mute(void);
 void unit_unmute(void);
+/* The real event loop in tests: a quit timer made by unit_pump_init()
+ * (after evloop_init) and freed by unit_pump_fini(); unit_pump(ms) runs
+ * the loop for about ms milliseconds. */
+int unit_pump_init(void);
+void unit_pump_fini(void);
+void unit_pump(unsigned ms);
+/* A connected Unix stream socket to path, or -1. */
+int unit_unix_client(const char *path);
 
 #endif
