@@ -125,8 +125,13 @@ def bench(name, rnd=0):
     mem = Sampler(proc.pid, 512)
 
     def run(cmd, marker, timeout=300):
-        proc.stdin.write(cmd.encode() + b"\n")
-        proc.stdin.flush()
+        if proc.poll() is not None:
+            return None
+        try:
+            proc.stdin.write(cmd.encode() + b"\n")
+            proc.stdin.flush()
+        except OSError:		# the VMM is gone (a lost guest)
+            return None
         return con.expect(marker.encode(), timeout)
 
     res = {"up": [], "down": []}
@@ -146,6 +151,11 @@ def bench(name, rnd=0):
         t.join(60)
         if out.get("n") == nbytes and out["s"] > 0:
             res["up"].append(nbytes / out["s"] / 1e6)
+        if proc.poll() is not None:
+            print("bench: %s's guest was lost (exit status %s; console log "
+                  "%s)" % (name, proc.returncode, log), flush=True)
+            res["lost"] = True
+            break
         run("(nc -l -p %d >/dev/null; echo DOWN-DONE-%d) & echo LISTEN-%d"
             % (7100 + i, i, i), "LISTEN-%d" % i)
         dt = send_all(7100 + i, nbytes)
@@ -175,8 +185,11 @@ def bench(name, rnd=0):
             res["frames"] = res.get("frames", "") + "; virtio irqs %s" % \
                 irq.group(1).decode().strip()
     res["mem"] = mem.stop()
-    proc.stdin.write(b"reboot -f\n")
-    proc.stdin.flush()
+    try:
+        proc.stdin.write(b"reboot -f\n")
+        proc.stdin.flush()
+    except OSError:
+        pass
     while con.pump(1.0):
         pass
     wait_exit(proc, 30)
@@ -202,6 +215,8 @@ def main():
             r = bench(v, rnd)
             g = got[v]
             g["secs"] += time.time() - t0
+            if r is None or r.get("lost"):
+                g["lost"] = g.get("lost", 0) + 1
             if r is None:
                 continue
             g["up"] += r["up"]
@@ -217,10 +232,11 @@ def main():
             continue
         med[v] = (statistics.median(g["up"]), statistics.median(g["down"]))
         lines.append("%-8s %14.1f %14.1f   (transfers: up %s, down %s; %.0f s; "
-                     "own memory %d KiB)" % (
+                     "own memory %d KiB%s)" % (
             v, med[v][0], med[v][1],
             " ".join("%.1f" % x for x in g["up"]),
-            " ".join("%.1f" % x for x in g["down"]), g["secs"], g["mem"]))
+            " ".join("%.1f" % x for x in g["down"]), g["secs"], g["mem"],
+            "; %d boot(s) lost" % g["lost"] if g.get("lost") else ""))
         for f in g["frames"]:
             lines.append("%-8s %s" % ("", f))
     if "bhyve" in med and "qemu" in med:
