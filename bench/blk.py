@@ -4,7 +4,6 @@ bhyve and QEMU on the same image; prints a table and the ratios, and writes
 it to $BHYVE_TEST_RUNDIR/results.txt."""
 
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -16,7 +15,7 @@ os.environ.setdefault("GUEST_INITRD", os.environ["BENCH_INITRD"])
 from vmlib import Console, wait_exit  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmmmem import Sampler  # noqa: E402
+from vmmmem import TICKS, Sampler, cpu_delta, cpu_ticks  # noqa: E402
 
 KERNEL = os.environ["KERNEL"]
 INITRD = os.environ["BENCH_INITRD"]
@@ -56,40 +55,6 @@ VMMS = {
              "-drive", "file=%s,if=none,id=d0,format=raw" % IMG,
              "-device", "virtio-blk-pci,drive=d0"],
 }
-
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-VCPU_THREAD = re.compile(r"^(vcpu \d+|CPU \d+/KVM)$")
-
-
-def cpu_ticks(pid):
-    """{tid: utime + stime} of the VMM's own threads, in ticks: every live
-    thread but the vCPU threads (bhyve's "vcpu N", QEMU's "CPU N/KVM"),
-    whose time is mostly the guest's; io_uring and worker threads count."""
-    out = {}
-    try:
-        tids = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return None
-    for tid in tids:
-        try:
-            st = open("/proc/%d/task/%s/stat" % (pid, tid)).read()
-        except OSError:
-            continue
-        comm = st[st.index("(") + 1:st.rindex(")")]
-        if VCPU_THREAD.match(comm):
-            continue
-        f = st.rsplit(")", 1)[1].split()
-        out[tid] = int(f[11]) + int(f[12])
-    return out
-
-
-def cpu_delta(before, after):
-    """Ticks the threads used in between (a thread that ended meanwhile is
-    not counted: a lower bound)."""
-    return sum(max(0, t - before.get(tid, 0)) for tid, t in after.items())
 
 
 def run_vmm(name, rnd):

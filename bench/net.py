@@ -5,13 +5,21 @@ bench/net.sh: TCP bulk transfer guest->host and host->guest over a tap
 same kernel and busybox initramfs under our bhyve (virtio-net) and under
 QEMU (virtio-net-pci on a tap, vhost=off), BENCH_ROUNDS rounds that
 alternate the VMMs, one guest boot per VMM and round with BENCH_REPS
-transfers of BENCH_MB MiB each way.  The guest side is busybox
-nc; the test host side is a Python socket that times from the first to
-the last byte (guest->host) or from connect until the guest has read
-everything and closed (host->guest).  Prints one line per VMM and the
-bhyve/QEMU ratios of the medians, and the guest's own counters (frames
-sent and received, average sizes, virtio interrupts); results.txt in the
-run dir."""
+transfers of BENCH_MB MiB each way.
+
+guest->host: the test host fetches a BENCH_MB MiB file from the guest's
+busybox httpd (which sends it with one sendfile() from the guest's tmpfs)
+and times from the first to the last body byte.  host->guest: a Python
+socket sends to busybox nc in the guest, timed from connect until the guest
+has read everything and closed.  (busybox nc reads and writes about 1 KiB at
+a time: as the sender it made the guest's own syscalls, not the device, set
+the pace, and a device that answered faster made the guest send smaller
+segments.)
+
+Prints one line per VMM and the bhyve/QEMU ratios of the medians; the VMM's
+own CPU time per MiB moved (its threads but the vCPUs'); the guest's own
+counters (frames sent and received, average sizes, virtio interrupts);
+results.txt in the run dir."""
 
 import os
 import re
@@ -29,9 +37,10 @@ from vmlib import (BHYVE, INITRD, KERNEL, LOGDIR, Console,  # noqa: E402
                    wait_exit)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmmmem import Sampler  # noqa: E402
+from vmmmem import TICKS, Sampler, cpu_delta, cpu_ticks  # noqa: E402
 
 HOST = "192.168.77.1"
+HTTP_PORT = 8000
 GUEST = "192.168.77.2"
 MB = int(os.environ.get("BENCH_MB", "64"))
 REPS = int(os.environ.get("BENCH_REPS", "2"))
@@ -55,32 +64,31 @@ def vmm_cmd(name):
             "-kernel", KERNEL, "-initrd", INITRD, "-append", CMDLINE]
 
 
-def recv_all(port, nbytes, out):
-    """guest->host: accept, read nbytes, time first..last byte."""
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((HOST, port))
-    s.listen(1)
-    s.settimeout(120)
-
+def http_get(nbytes, out):
+    """guest->host: GET the guest's file over HTTP in a thread; out gets
+    the seconds from the first to the last body byte and the bytes."""
     def run():
         try:
-            c, _ = s.accept()
-            c.settimeout(120)
-            n, t0 = 0, None
+            c = socket.create_connection((GUEST, HTTP_PORT), timeout=120)
+            c.sendall(b"GET /up HTTP/1.0\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                b = c.recv(65536)
+                if not b:
+                    raise OSError("connection closed in the headers")
+                head += b
+            n = len(head.split(b"\r\n\r\n", 1)[1])
+            t0 = time.time()
             while n < nbytes:
                 b = c.recv(1 << 20)
                 if not b:
                     break
-                if t0 is None:
-                    t0 = time.time()
                 n += len(b)
-            out["s"] = time.time() - (t0 or time.time())
+            out["s"] = time.time() - t0
             out["n"] = n
             c.close()
         except OSError as e:
             out["error"] = str(e)
-        s.close()
     t = threading.Thread(target=run, daemon=True)
     t.start()
     return t
@@ -117,6 +125,14 @@ def send_all(port, nbytes):
     return dt
 
 
+def stalled(proc, con, name):
+    """A transfer stalled with the VMM still running: bhyve's state dump
+    (SIGUSR2) into the console log; the boot ends there."""
+    if name == "bhyve":
+        proc.send_signal(signal.SIGUSR2)
+        con.expect(rb"nothing-to-wait-for", 5)
+
+
 def bench(name, rnd=0):
     log = os.path.join(LOGDIR, "bench-net-%s-%d.log" % (name, rnd))
     proc = subprocess.Popen(vmm_cmd(name), stdin=subprocess.PIPE,
@@ -134,7 +150,7 @@ def bench(name, rnd=0):
             return None
         return con.expect(marker.encode(), timeout)
 
-    res = {"up": [], "down": []}
+    res = {"up": [], "down": [], "upcpu": [], "downcpu": []}
     if con.expect(rb"BHYVE-GUEST-SCRIPT", 300) is None:
         proc.kill()
         proc.wait()
@@ -142,15 +158,27 @@ def bench(name, rnd=0):
     run("ip link set eth0 up; ip addr add %s/24 dev eth0; "
         "ping -c 1 -W 5 %s >/dev/null; echo NET-UP" % (GUEST, HOST), "NET-UP")
     nbytes = MB << 20
+    # The file the test host fetches, in the guest's tmpfs, and the server.
+    run("dd if=/dev/zero of=/tmp/up bs=1M count=%d 2>/dev/null; httpd -p %d "
+        "-h /tmp; echo HTTPD-UP" % (MB, HTTP_PORT), "HTTPD-UP")
     for i in range(REPS):
         out = {}
-        t = recv_all(7000 + i, nbytes, out)
-        run("dd if=/dev/zero bs=65536 count=%d 2>/dev/null | nc %s %d; "
-            "echo UP-DONE-%d" % (nbytes // 65536, HOST, 7000 + i, i),
-            "UP-DONE-%d" % i)
-        t.join(60)
+        cpu0 = cpu_ticks(proc.pid)
+        http_get(nbytes, out).join(300)
+        cpu1 = cpu_ticks(proc.pid)
         if out.get("n") == nbytes and out["s"] > 0:
             res["up"].append(nbytes / out["s"] / 1e6)
+            if cpu0 is not None and cpu1 is not None:
+                res["upcpu"].append(cpu_delta(cpu0, cpu1) * 1e6 / TICKS / MB)
+        else:
+            print("bench: %s guest->host transfer failed: %s" % (
+                name, out.get("error", "%s of %d bytes" % (out.get("n"),
+                                                          nbytes))),
+                  flush=True)
+            if proc.poll() is None:
+                stalled(proc, con, name)
+                res["lost"] = True
+                break
         if proc.poll() is not None:
             print("bench: %s's guest was lost (exit status %s; console log "
                   "%s)" % (name, proc.returncode, log), flush=True)
@@ -158,21 +186,27 @@ def bench(name, rnd=0):
             break
         run("(nc -l -p %d >/dev/null; echo DOWN-DONE-%d) & echo LISTEN-%d"
             % (7100 + i, i, i), "LISTEN-%d" % i)
+        cpu0 = cpu_ticks(proc.pid)
         dt = send_all(7100 + i, nbytes)
-        if dt is None and name == "bhyve" and proc.poll() is None:
-            # bhyve's state dump (SIGUSR2) into the console log
-            proc.send_signal(signal.SIGUSR2)
-            con.expect(rb"nothing-to-wait-for", 5)
+        if dt is None and proc.poll() is None:
+            stalled(proc, con, name)
+            res["lost"] = True
             break
         con.expect(("DOWN-DONE-%d" % i).encode(), 60)
+        cpu1 = cpu_ticks(proc.pid)
         if dt:
             res["down"].append(nbytes / dt / 1e6)
+            if cpu0 is not None and cpu1 is not None:
+                res["downcpu"].append(cpu_delta(cpu0, cpu1) * 1e6 / TICKS /
+                                      MB)
         print("bench: %s transfer %d done" % (name, i), flush=True)
     # The guest's view: its interface counters (a TSO frame counts once,
     # at its full length) and the virtio interrupts it took.
-    m = run('echo "NETDEV $(grep eth0: /proc/net/dev)"; echo "IRQS $(grep '
-            'virtio /proc/interrupts | tr -s \' \' | cut -d\' \' -f3 | tr '
-            '\'\\n\' \' \')"; echo STATS-DONE', "STATS-DONE", 60)
+    m = None
+    if not res.get("lost"):
+        m = run('echo "NETDEV $(grep eth0: /proc/net/dev)"; echo "IRQS $(grep '
+                'virtio /proc/interrupts | tr -s \' \' | cut -d\' \' -f3 | tr '
+                '\'\\n\' \' \')"; echo STATS-DONE', "STATS-DONE", 60)
     if m is not None:
         st = re.search(rb"NETDEV\s+eth0:\s*(\d+)\s+(\d+)(?:\s+\d+){6}\s+"
                        rb"(\d+)\s+(\d+)", m.string)
@@ -201,14 +235,14 @@ def main():
                    "dev tap0 && ip link set tap0 up" % HOST, shell=True,
                    check=True)
     lines = ["%d MiB per transfer, %d transfers each way per boot, %d "
-             "alternating rounds, median MB/s; guest: 1 vCPU, 512 MiB, busybox "
-             "nc; %s" % (MB, REPS, ROUNDS,
+             "alternating rounds, median MB/s; guest: 1 vCPU, 512 MiB; "
+             "guest->host from busybox httpd, host->guest to busybox nc; %s" % (MB, REPS, ROUNDS,
                          time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())),
              "%-8s %14s %14s" % ("vmm", "guest->host", "host->guest")]
     # Rounds alternate the VMMs (one boot each per round): the test host's
     # speed drifts during a run; the medians are over every transfer.
-    got = {v: {"up": [], "down": [], "mem": 0, "frames": [], "secs": 0.0}
-           for v in VMMS}
+    got = {v: {"up": [], "down": [], "upcpu": [], "downcpu": [], "mem": 0,
+               "frames": [], "secs": 0.0} for v in VMMS}
     for rnd in range(ROUNDS):
         for v in VMMS:
             t0 = time.time()
@@ -219,8 +253,8 @@ def main():
                 g["lost"] = g.get("lost", 0) + 1
             if r is None:
                 continue
-            g["up"] += r["up"]
-            g["down"] += r["down"]
+            for k in ("up", "down", "upcpu", "downcpu"):
+                g[k] += r[k]
             g["mem"] = max(g["mem"], r.get("mem") or 0)
             if r.get("frames"):
                 g["frames"].append(r["frames"])
@@ -236,7 +270,12 @@ def main():
             v, med[v][0], med[v][1],
             " ".join("%.1f" % x for x in g["up"]),
             " ".join("%.1f" % x for x in g["down"]), g["secs"], g["mem"],
-            "; %d boot(s) lost" % g["lost"] if g.get("lost") else ""))
+            "; %d boot(s) lost or stalled" % g["lost"] if g.get("lost") else ""))
+        if g["upcpu"] and g["downcpu"]:
+            lines.append("%-8s VMM's own CPU per MiB (threads but the vCPUs', "
+                         "median): guest->host %.0f us, host->guest %.0f us"
+                         % ("", statistics.median(g["upcpu"]),
+                            statistics.median(g["downcpu"])))
         for f in g["frames"]:
             lines.append("%-8s %s" % ("", f))
     if "bhyve" in med and "qemu" in med:

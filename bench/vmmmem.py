@@ -1,8 +1,12 @@
-"""The VMM's own memory while a benchmark runs: its RSS minus the guest-RAM
+"""The VMM's own memory and CPU time while a benchmark runs.
+
+Memory: its RSS minus the guest-RAM
 mapping(s) (mappings at least 90% as large as the guest memory, as in
 bench/boot.sh), sampled from /proc/PID/smaps every 0.2 s by a thread; the
 peak is kept.  Sampling can miss a short peak."""
 
+import os
+import re
 import threading
 
 
@@ -47,3 +51,37 @@ class Sampler:
         self._stop.set()
         self._t.join()
         return self.peak_own
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+VCPU_THREAD = re.compile(r"^(vcpu \d+|CPU \d+/KVM)$")
+
+
+def cpu_ticks(pid):
+    """{tid: utime + stime} of the VMM's own threads, in ticks: every live
+    thread but the vCPU threads (bhyve's "vcpu N", QEMU's "CPU N/KVM"),
+    whose time is mostly the guest's; io_uring and worker threads count."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return None
+    for tid in tids:
+        try:
+            st = open("/proc/%d/task/%s/stat" % (pid, tid)).read()
+        except OSError:
+            continue
+        comm = st[st.index("(") + 1:st.rindex(")")]
+        if VCPU_THREAD.match(comm):
+            continue
+        f = st.rsplit(")", 1)[1].split()
+        out[tid] = int(f[11]) + int(f[12])
+    return out
+
+
+def cpu_delta(before, after):
+    """Ticks the threads used in between (a thread that ended meanwhile is
+    not counted: a lower bound)."""
+    return sum(max(0, t - before.get(tid, 0)) for tid, t in after.items())
