@@ -502,22 +502,32 @@ static void test_shared_line(void **state)
 	assert_int_equal(irq_set_level(24, true), -1);
 }
 
+/* The MP table of one vCPU for the devices built; its length. */
+static int mp_build(uint8_t *buf, size_t size)
+{
+	uint32_t ids[1] = { 0 };
+	int n = mptable_build(buf, size, 0xf0000, 1, ids, 0, 0);
+
+	assert_true(n > 0);
+	return n;
+}
+
+/* The table's entries after the floating pointer (16) and the header (44):
+ * a processor entry is 20 bytes, every other kind 8. */
+#define MP_FOREACH(off, buf, n) \
+	for ((off) = 16 + 44; (off) < (unsigned)(n); \
+	    (off) += (buf)[off] == 0 ? 20 : 8)
+
 static void test_mptable_pci_intx(void **state)
 {
 	uint8_t buf[4096];
-	uint32_t ids[1] = { 0 };
 	int n, found = 0;
 	unsigned off;
 
 	(void)state;
 	BUILD("0,hostbridge", "4,virtio-rnd", "13,virtio-rnd");
-	n = mptable_build(buf, sizeof(buf), 0xf0000, 1, ids, 0, 0);
-	assert_true(n > 0);
-	for (off = 16 + 44; off < (unsigned)n;) {
-		if (buf[off] == 0) {
-			off += 20;
-			continue;
-		}
+	n = mp_build(buf, sizeof(buf));
+	MP_FOREACH(off, buf, n) {
 		/* I/O interrupt entry from bus 0 (PCI) */
 		if (buf[off] == 3 && buf[off + 4] == 0) {
 			unsigned slot = buf[off + 5] >> 2, pin = buf[off + 5] & 3;
@@ -526,7 +536,6 @@ static void test_mptable_pci_intx(void **state)
 			assert_int_equal(buf[off + 7], pci_intx_gsi(0, slot, 1));
 			found |= slot == 4 ? 1 : slot == 13 ? 2 : 4;
 		}
-		off += 8;
 	}
 	assert_int_equal(found, 3);
 }
@@ -536,19 +545,13 @@ static void test_mptable_pci_intx(void **state)
 static void test_mptable_pci_bus1(void **state)
 {
 	uint8_t buf[4096];
-	uint32_t ids[1] = { 0 };
 	int n, pci_buses = 0, isa_id = -1, found = 0, isa_ints = 0;
 	unsigned off;
 
 	(void)state;
 	BUILD("0,hostbridge", "4,virtio-rnd", "1:5:0,virtio-rnd");
-	n = mptable_build(buf, sizeof(buf), 0xf0000, 1, ids, 0, 0);
-	assert_true(n > 0);
-	for (off = 16 + 44; off < (unsigned)n;) {
-		if (buf[off] == 0) {
-			off += 20;
-			continue;
-		}
+	n = mp_build(buf, sizeof(buf));
+	MP_FOREACH(off, buf, n) {
 		if (buf[off] == 1 && memcmp(buf + off + 2, "PCI   ", 6) == 0) {
 			assert_int_equal(buf[off + 1], pci_buses);
 			pci_buses++;
@@ -562,7 +565,6 @@ static void test_mptable_pci_bus1(void **state)
 		}
 		if (buf[off] == 3 && (int)buf[off + 4] == isa_id)
 			isa_ints++;
-		off += 8;
 	}
 	assert_int_equal(pci_buses, 2);
 	assert_int_equal(isa_id, 2);
