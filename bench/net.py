@@ -3,7 +3,8 @@
 bench/net.sh: TCP bulk transfer guest->host and host->guest over a tap
 (tap0, 192.168.77.1/24 on the test host, 192.168.77.2 in the guest), the
 same kernel and busybox initramfs under our bhyve (virtio-net) and under
-QEMU (virtio-net-pci on a tap, vhost=off), BENCH_ROUNDS rounds that
+QEMU (virtio-net-pci on a tap, vhost=off; -cpu host, as bhyve passes the
+host's CPU features through), BENCH_ROUNDS rounds that
 alternate the VMMs, one guest boot per VMM and round with BENCH_REPS
 transfers of BENCH_MB MiB each way.
 
@@ -56,7 +57,8 @@ def vmm_cmd(name):
                 "-s", "4,virtio-net,tap0",
                 "-o", "boot.kernel=" + KERNEL, "-o", "boot.initrd=" + INITRD,
                 "-o", "boot.cmdline=" + CMDLINE, "benchvm"]
-    return ["qemu-system-x86_64", "-enable-kvm", "-M", "pc", "-m", "512",
+    return ["qemu-system-x86_64", "-enable-kvm", "-cpu", "host", "-M", "pc",
+            "-m", "512",
             "-display", "none", "-serial", "stdio", "-monitor", "none",
             "-no-reboot", "-netdev",
             "tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off",
