@@ -10,12 +10,13 @@ transfers of BENCH_MB MiB each way.
 
 guest->host: the test host fetches a BENCH_MB MiB file from the guest's
 busybox httpd (which sends it with one sendfile() from the guest's tmpfs)
-and times from the first to the last body byte.  host->guest: a Python
-socket sends to busybox nc in the guest, timed from connect until the guest
-has read everything and closed.  (busybox nc reads and writes about 1 KiB at
-a time: as the sender it made the guest's own syscalls, not the device, set
-the pace, and a device that answered faster made the guest send smaller
-segments.)
+and times from the first to the last body byte.  host->guest: busybox wget
+in the guest (64 KiB reads) fetches as much from a one-shot HTTP server on
+the test host, timed from the request until the guest, having read
+everything, closed the connection.  (The guest first ran busybox nc, which
+reads and writes 1 KiB per system call: the guest's own syscalls set the
+pace, and as the sender a device that answered faster made the guest send
+smaller segments.)
 
 Prints one line per VMM and the bhyve/QEMU ratios of the medians; the VMM's
 own CPU time per MiB moved (its threads but the vCPUs'); the guest's own
@@ -96,35 +97,44 @@ def http_get(nbytes, out):
     return t
 
 
-def send_all(port, nbytes):
-    """host->guest: connect (retrying until the guest listens), send,
-    half-close, wait for the guest to close; seconds or None."""
+def http_serve(port, nbytes, out):
+    """host->guest: serve one GET of nbytes in a thread; out gets the
+    seconds from the request until the guest, having read everything,
+    closed the connection."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((HOST, port))
+    srv.listen(1)
+    srv.settimeout(120)
     buf = b"\0" * (1 << 20)
-    for _ in range(100):
+
+    def run():
+        left = nbytes
         try:
-            c = socket.create_connection((GUEST, port), timeout=120)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        return None
-    t0 = time.time()
-    left = nbytes
-    try:
-        while left > 0:
-            k = c.send(buf[:min(left, len(buf))])
-            left -= k
-        c.shutdown(socket.SHUT_WR)
-        while c.recv(65536):
-            pass
-    except OSError as e:
-        print("bench: host->guest transfer stalled with %d of %d bytes "
-              "left (%s)" % (left, nbytes, e), flush=True)
-        c.close()
-        return None
-    dt = time.time() - t0
-    c.close()
-    return dt
+            c, _ = srv.accept()
+            c.settimeout(120)
+            req = b""
+            while b"\r\n\r\n" not in req:
+                b = c.recv(4096)
+                if not b:
+                    raise OSError("connection closed in the request")
+                req += b
+            t0 = time.time()
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n"
+                      % nbytes)
+            while left > 0:
+                left -= c.send(buf[:min(left, len(buf))])
+            c.shutdown(socket.SHUT_WR)
+            while c.recv(65536):
+                pass
+            out["s"] = time.time() - t0
+            c.close()
+        except OSError as e:
+            out["error"] = "%s with %d of %d bytes left" % (e, left, nbytes)
+        srv.close()
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
 
 
 def stalled(proc, con, name):
@@ -186,21 +196,23 @@ def bench(name, rnd=0):
                   "%s)" % (name, proc.returncode, log), flush=True)
             res["lost"] = True
             break
-        run("(nc -l -p %d >/dev/null; echo DOWN-DONE-%d) & echo LISTEN-%d"
-            % (7100 + i, i, i), "LISTEN-%d" % i)
+        out = {}
         cpu0 = cpu_ticks(proc.pid)
-        dt = send_all(7100 + i, nbytes)
-        if dt is None and proc.poll() is None:
-            stalled(proc, con, name)
+        t = http_serve(HTTP_PORT + 1 + i, nbytes, out)
+        run("wget -q -O /dev/null http://%s:%d/down; echo DOWN-DONE-%d"
+            % (HOST, HTTP_PORT + 1 + i, i), "DOWN-DONE-%d" % i, 150)
+        t.join(10)
+        cpu1 = cpu_ticks(proc.pid)
+        if "s" not in out:
+            print("bench: %s host->guest transfer failed: %s" % (
+                name, out.get("error", "no result")), flush=True)
+            if proc.poll() is None:
+                stalled(proc, con, name)
             res["lost"] = True
             break
-        con.expect(("DOWN-DONE-%d" % i).encode(), 60)
-        cpu1 = cpu_ticks(proc.pid)
-        if dt:
-            res["down"].append(nbytes / dt / 1e6)
-            if cpu0 is not None and cpu1 is not None:
-                res["downcpu"].append(cpu_delta(cpu0, cpu1) * 1e6 / TICKS /
-                                      MB)
+        res["down"].append(nbytes / out["s"] / 1e6)
+        if cpu0 is not None and cpu1 is not None:
+            res["downcpu"].append(cpu_delta(cpu0, cpu1) * 1e6 / TICKS / MB)
         print("bench: %s transfer %d done" % (name, i), flush=True)
     # The guest's view: its interface counters (a TSO frame counts once,
     # at its full length) and the virtio interrupts it took.
@@ -238,7 +250,8 @@ def main():
                    check=True)
     lines = ["%d MiB per transfer, %d transfers each way per boot, %d "
              "alternating rounds, median MB/s; guest: 1 vCPU, 512 MiB; "
-             "guest->host from busybox httpd, host->guest to busybox nc; %s" % (MB, REPS, ROUNDS,
+             "guest->host from busybox httpd, host->guest by busybox wget; "
+             "%s" % (MB, REPS, ROUNDS,
                          time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())),
              "%-8s %14s %14s" % ("vmm", "guest->host", "host->guest")]
     # Rounds alternate the VMMs (one boot each per round): the test host's
