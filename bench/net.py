@@ -67,6 +67,18 @@ def vmm_cmd(name):
             "-kernel", KERNEL, "-initrd", INITRD, "-append", CMDLINE]
 
 
+def read_head(c, what):
+    """Read an HTTP request's or response's head from socket c; the bytes
+    that came after it."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        b = c.recv(65536)
+        if not b:
+            raise OSError("connection closed in the %s" % what)
+        data += b
+    return data.split(b"\r\n\r\n", 1)[1]
+
+
 def http_get(nbytes, out):
     """guest->host: GET the guest's file over HTTP in a thread; out gets
     the seconds from the first to the last body byte and the bytes."""
@@ -74,13 +86,7 @@ def http_get(nbytes, out):
         try:
             c = socket.create_connection((GUEST, HTTP_PORT), timeout=120)
             c.sendall(b"GET /up HTTP/1.0\r\n\r\n")
-            head = b""
-            while b"\r\n\r\n" not in head:
-                b = c.recv(65536)
-                if not b:
-                    raise OSError("connection closed in the headers")
-                head += b
-            n = len(head.split(b"\r\n\r\n", 1)[1])
+            n = len(read_head(c, "headers"))
             t0 = time.time()
             while n < nbytes:
                 b = c.recv(1 << 20)
@@ -113,12 +119,7 @@ def http_serve(port, nbytes, out):
         try:
             c, _ = srv.accept()
             c.settimeout(120)
-            req = b""
-            while b"\r\n\r\n" not in req:
-                b = c.recv(4096)
-                if not b:
-                    raise OSError("connection closed in the request")
-                req += b
+            read_head(c, "request")
             t0 = time.time()
             c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n"
                       % nbytes)
@@ -280,7 +281,8 @@ def main():
     for v in VMMS:
         g = got[v]
         if not g["up"] or not g["down"]:
-            lines.append("%-8s %14s %14s" % (v, "failed", "failed"))
+            lines.append("%-8s %14s %14s   (%d boot(s) lost or stalled)" % (
+                v, "failed", "failed", g.get("lost", 0)))
             continue
         med[v] = (statistics.median(g["up"]), statistics.median(g["down"]))
         lines.append("%-8s %14.1f %14.1f   (transfers: up %s, down %s; %.0f s; "

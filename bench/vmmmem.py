@@ -1,9 +1,10 @@
 """The VMM's own memory and CPU time while a benchmark runs.
 
-Memory: its RSS minus the guest-RAM
-mapping(s) (mappings at least 90% as large as the guest memory, as in
-bench/boot.sh), sampled from /proc/PID/smaps every 0.2 s by a thread; the
-peak is kept.  Sampling can miss a short peak."""
+Memory (Sampler): its RSS minus the guest-RAM mapping(s) (mappings at
+least 90% as large as the guest memory, as in bench/boot.sh), sampled from
+/proc/PID/smaps every 0.2 s by a thread; the peak is kept.  Sampling can
+miss a short peak.  CPU time (cpu_ticks, cpu_delta): of its threads but
+the vCPU threads, from /proc/PID/task."""
 
 import os
 import re
