@@ -15,7 +15,7 @@ os.environ.setdefault("GUEST_INITRD", os.environ["BENCH_INITRD"])
 from vmlib import Console, wait_exit  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmmmem import TICKS, Sampler, cpu_delta, cpu_ticks  # noqa: E402
+from vmmmem import Sampler, cpu_ticks, cpu_us  # noqa: E402
 
 KERNEL = os.environ["KERNEL"]
 INITRD = os.environ["BENCH_INITRD"]
@@ -93,10 +93,10 @@ def run_vmm(name, rnd):
         res[job] = v
         # The VMM's own CPU time per request (its threads but the vCPUs'):
         # the host work the VMM adds to the guest's.
-        cpu1 = cpu_ticks(proc.pid)
+        us = cpu_us(cpu0, cpu_ticks(proc.pid))
         nreq = float(iops) * RUNTIME
-        if cpu0 is not None and cpu1 is not None and nreq > 0:
-            res[job + "/cpu"] = cpu_delta(cpu0, cpu1) * 1e6 / TICKS / nreq
+        if us is not None and nreq > 0:
+            res[job + "/cpu"] = us / nreq
         print("%s %-18s %10.1f %s" % (name, job, v, unit), flush=True)
     res["mem"] = mem.stop()
     proc.stdin.write(b"exit\n")

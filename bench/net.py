@@ -39,7 +39,7 @@ from vmlib import (BHYVE, INITRD, KERNEL, LOGDIR, Console,  # noqa: E402
                    wait_exit)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmmmem import TICKS, Sampler, cpu_delta, cpu_ticks  # noqa: E402
+from vmmmem import Sampler, cpu_ticks, cpu_us  # noqa: E402
 
 HOST = "192.168.77.1"
 HTTP_PORT = 8000
@@ -80,27 +80,23 @@ def read_head(c, what):
 
 
 def http_get(nbytes, out):
-    """guest->host: GET the guest's file over HTTP in a thread; out gets
-    the seconds from the first to the last body byte and the bytes."""
-    def run():
-        try:
-            c = socket.create_connection((GUEST, HTTP_PORT), timeout=120)
-            c.sendall(b"GET /up HTTP/1.0\r\n\r\n")
-            n = len(read_head(c, "headers"))
-            t0 = time.time()
-            while n < nbytes:
-                b = c.recv(1 << 20)
-                if not b:
-                    break
-                n += len(b)
-            out["s"] = time.time() - t0
-            out["n"] = n
-            c.close()
-        except OSError as e:
-            out["error"] = str(e)
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t
+    """guest->host: GET the guest's file over HTTP; out gets the seconds
+    from the first to the last body byte and the bytes, or an error."""
+    try:
+        c = socket.create_connection((GUEST, HTTP_PORT), timeout=120)
+        c.sendall(b"GET /up HTTP/1.0\r\n\r\n")
+        n = len(read_head(c, "headers"))
+        t0 = time.time()
+        while n < nbytes:
+            b = c.recv(1 << 20)
+            if not b:
+                break
+            n += len(b)
+        out["s"] = time.time() - t0
+        out["n"] = n
+        c.close()
+    except OSError as e:
+        out["error"] = str(e)
 
 
 def http_serve(port, nbytes, out):
@@ -180,12 +176,12 @@ def bench(name, rnd=0):
     for i in range(REPS):
         out = {}
         cpu0 = cpu_ticks(proc.pid)
-        http_get(nbytes, out).join(300)
-        cpu1 = cpu_ticks(proc.pid)
+        http_get(nbytes, out)
+        us = cpu_us(cpu0, cpu_ticks(proc.pid))
         if out.get("n") == nbytes and out["s"] > 0:
             res["up"].append(nbytes / out["s"] / 1e6)
-            if cpu0 is not None and cpu1 is not None:
-                res["upcpu"].append(cpu_delta(cpu0, cpu1) * 1e6 / TICKS / MB)
+            if us is not None:
+                res["upcpu"].append(us / MB)
         else:
             print("bench: %s guest->host transfer failed: %s" % (
                 name, out.get("error", "%s of %d bytes" % (out.get("n"),
@@ -206,7 +202,7 @@ def bench(name, rnd=0):
         run("wget -q -O /dev/null http://%s:%d/down; echo DOWN-DONE-%d"
             % (HOST, HTTP_PORT + 1 + i, i), "DOWN-DONE-%d" % i, 150)
         t.join(10)
-        cpu1 = cpu_ticks(proc.pid)
+        us = cpu_us(cpu0, cpu_ticks(proc.pid))
         if "s" not in out:
             print("bench: %s host->guest transfer failed: %s" % (
                 name, out.get("error", "no result")), flush=True)
@@ -215,8 +211,8 @@ def bench(name, rnd=0):
             res["lost"] = True
             break
         res["down"].append(nbytes / out["s"] / 1e6)
-        if cpu0 is not None and cpu1 is not None:
-            res["downcpu"].append(cpu_delta(cpu0, cpu1) * 1e6 / TICKS / MB)
+        if us is not None:
+            res["downcpu"].append(us / MB)
         print("bench: %s transfer %d done" % (name, i), flush=True)
     # The guest's view: its interface counters (a TSO frame counts once,
     # at its full length) and the virtio interrupts it took.

@@ -3,7 +3,7 @@
 Memory (Sampler): its RSS minus the guest-RAM mapping(s) (mappings at
 least 90% as large as the guest memory, as in bench/boot.sh), sampled from
 /proc/PID/smaps every 0.2 s by a thread; the peak is kept.  Sampling can
-miss a short peak.  CPU time (cpu_ticks, cpu_delta): of its threads but
+miss a short peak.  CPU time (cpu_ticks, cpu_us): of its threads but
 the vCPU threads, from /proc/PID/task."""
 
 import os
@@ -86,3 +86,11 @@ def cpu_delta(before, after):
     """Ticks the threads used in between (a thread that ended meanwhile is
     not counted: a lower bound)."""
     return sum(max(0, t - before.get(tid, 0)) for tid, t in after.items())
+
+
+def cpu_us(before, after):
+    """Microseconds the threads used between two cpu_ticks() samples, or
+    None when either sample failed."""
+    if before is None or after is None:
+        return None
+    return cpu_delta(before, after) * 1e6 / TICKS
