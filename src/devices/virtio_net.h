@@ -11,7 +11,7 @@
 #include "backends/net.h"
 #include "virtio/queue.h"
 
-#define VTNET_QSIZE	256	/* entries per queue offered */
+#define VTNET_QSIZE	1024	/* entries per queue offered */
 #define VTNET_MAXIOV	(VTNET_QSIZE + 8)	/* >= queue size: see vq_getchain */
 #define VTNET_MAXCHAINS	64	/* receive buffers merged into one frame */
 
