@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Inside the nested test host (started by bench/blk.sh): the fio jobs under
 bhyve and QEMU on the same image; prints a table and the ratios, and writes
-it to $BHYVE_TEST_RUNDIR/results.txt."""
+it to $BHYVE_TEST_RUNDIR/results.txt.  Unless BENCH_PIN=0, each guest's
+vCPU thread runs on the test host's CPU 1 and everything else on CPU 0."""
 
 import os
 import statistics
@@ -15,7 +16,8 @@ os.environ.setdefault("GUEST_INITRD", os.environ["BENCH_INITRD"])
 from vmlib import Console, wait_exit  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmmmem import Sampler, cpu_ticks, cpu_us  # noqa: E402
+from vmmmem import (PIN, Sampler, confine, cpu_ticks, cpu_us,  # noqa: E402
+                     pin_vcpus)
 
 KERNEL = os.environ["KERNEL"]
 INITRD = os.environ["BENCH_INITRD"]
@@ -49,8 +51,10 @@ VMMS = {
                 "-l", "com1,stdio", "-o", "boot.kernel=" + KERNEL,
                 "-o", "boot.initrd=" + INITRD, "-o", "boot.cmdline=" + CMDLINE,
                 "benchvm"],
+    # (debug-threads names the vCPU thread "CPU 0/KVM", for cpu_ticks.)
     "qemu": ["qemu-system-x86_64", "-enable-kvm", "-cpu", "host", "-m", "1G",
-             "-smp", "1", "-nographic", "-no-reboot", "-kernel", KERNEL,
+             "-smp", "1", "-name", "benchvm,debug-threads=on", "-nographic",
+             "-no-reboot", "-kernel", KERNEL,
              "-initrd", INITRD, "-append", CMDLINE,
              "-drive", "file=%s,if=none,id=d0,format=raw" % IMG,
              "-device", "virtio-blk-pci,drive=d0"],
@@ -71,6 +75,7 @@ def run_vmm(name, rnd):
         proc.wait()
         return res
     print("%s: guest up after %.1f s" % (name, time.time() - t0), flush=True)
+    pin_vcpus(proc.pid)
     for job, args, kind, unit in JOBS:
         cpu0 = cpu_ticks(proc.pid)
         proc.stdin.write(("echo @@B; %s %s 2>&1; echo @@E\n"
@@ -110,6 +115,7 @@ def main():
         chunk = bytes(range(256)) * 4096
         for _ in range(SIZE_MB):
             f.write(chunk)
+    confine()
     # Rounds alternate the VMMs (bhyve, qemu, bhyve, qemu, ...): the test
     # host's speed drifts during a run, and each figure is the median of
     # its rounds.
@@ -129,9 +135,10 @@ def main():
                 out[v][job + "/all"] = vals
     others = [v for v in ORDER if v != "qemu"]
     lines = ["virtio-blk, %d MiB image on the test host's tmpfs; fio %ds per "
-             "job, O_DIRECT, libaio; median of %d alternating rounds; %s"
+             "job, O_DIRECT, libaio; median of %d alternating rounds; %s%s"
              % (SIZE_MB, RUNTIME, ROUNDS,
-                time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())),
+                time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
+                "; vCPU pinned to CPU 1, all else to CPU 0" if PIN else ""),
              "%-18s" % "job" + "".join("%12s" % v for v in ORDER) +
              "".join("%10s" % ("%s/q" % v.replace("bhyve", "b"))
                      for v in others if "qemu" in ORDER)]

@@ -15,7 +15,9 @@
 # /tmp/bhyve-bench-blk.*), BENCH_RUNTIME (seconds per job, default 10),
 # BENCH_ROUNDS (alternating rounds of the VMMs, default 2; each figure is
 # the median of its rounds), BENCH_VMMS (default "bhyve qemu"; "bhyve-b"
-# is a second build given as BHYVE_B, for before/after comparisons).
+# is a second build given as BHYVE_B, for before/after comparisons),
+# BENCH_PIN (default 1: each guest's vCPU thread on CPU 1, everything else
+# on CPU 0; 0 leaves placement to the scheduler).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -25,7 +27,7 @@ if [ -n "${BHYVE_TESTHOST:-}" ]; then
 	. "$BHYVE_TEST_ENV"
 	# shellcheck disable=SC1091
 	. "$BHYVE_TEST_RUNDIR/bench.env"
-	export KERNEL BENCH_RUNTIME BHYVE BHYVE_B BENCH_ROUNDS BENCH_VMMS
+	export KERNEL BENCH_PIN BENCH_RUNTIME BHYVE BHYVE_B BENCH_ROUNDS BENCH_VMMS
 	export BENCH_INITRD=$BHYVE_TEST_RUNDIR/initrd-fio
 	exec python3 "$here/blk.py"
 fi
@@ -58,8 +60,8 @@ pad=$(( (512 - size % 512) % 512 ))
 head -c "$pad" /dev/zero >>"$logdir/initrd-fio"
 cat "$work/fio.cpio" >>"$logdir/initrd-fio"
 echo "bench: logs in $logdir; guest initramfs with fio: $(stat -c %s "$logdir/initrd-fio") bytes"
-printf 'BENCH_RUNTIME=%q\nBHYVE=%q\nBHYVE_B=%q\nBENCH_ROUNDS=%q\nBENCH_VMMS=%q\n' \
-	"${BENCH_RUNTIME:-10}" "${BHYVE:-$root/build/bhyve}" "${BHYVE_B:-}" \
+printf 'BENCH_PIN=%q\nBENCH_RUNTIME=%q\nBHYVE=%q\nBHYVE_B=%q\nBENCH_ROUNDS=%q\nBENCH_VMMS=%q\n' \
+	"${BENCH_PIN:-1}" "${BENCH_RUNTIME:-10}" "${BHYVE:-$root/build/bhyve}" "${BHYVE_B:-}" \
 	"${BENCH_ROUNDS:-2}" "${BENCH_VMMS:-bhyve qemu}" >"$logdir/bench.env"
 BHYVE_TESTHOST_RUNDIR=$logdir \
 	BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-2400} \

@@ -18,6 +18,10 @@ reads and writes 1 KiB per system call: the guest's own syscalls set the
 pace, and as the sender a device that answered faster made the guest send
 smaller segments.)
 
+Unless BENCH_PIN=0, each guest's vCPU thread runs on the test host's CPU 1
+and everything else (the VMM's other threads, this script with its HTTP
+endpoint, the test host's network stack) on CPU 0, for both VMMs alike.
+
 Prints one line per VMM and the bhyve/QEMU ratios of the medians; the VMM's
 own CPU time per MiB moved (its threads but the vCPUs'); the guest's own
 counters (frames sent and received, average sizes, virtio interrupts);
@@ -39,7 +43,8 @@ from vmlib import (BHYVE, INITRD, KERNEL, LOGDIR, Console,  # noqa: E402
                    wait_exit)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmmmem import Sampler, cpu_ticks, cpu_us  # noqa: E402
+from vmmmem import (PIN, Sampler, confine, cpu_ticks, cpu_us,  # noqa: E402
+                     pin_vcpus)
 
 HOST = "192.168.77.1"
 HTTP_PORT = 8000
@@ -48,18 +53,21 @@ MB = int(os.environ.get("BENCH_MB", "64"))
 REPS = int(os.environ.get("BENCH_REPS", "2"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 VMMS = os.environ.get("BENCH_VMMS", "bhyve qemu").split()
+BHYVE_B = os.environ.get("BHYVE_B", "")   # a second build to compare, "bhyve-b"
 CMDLINE = "console=ttyS0 bhyvetest=script bhyvemods=virtio_pci,virtio_net"
 
 
 def vmm_cmd(name):
-    if name == "bhyve":
-        return [BHYVE, "-H", "-P", "-c", "1", "-m", "512M", "-s", "0,hostbridge",
+    if name in ("bhyve", "bhyve-b"):
+        return [BHYVE if name == "bhyve" else BHYVE_B, "-H", "-P", "-c", "1",
+                "-m", "512M", "-s", "0,hostbridge",
                 "-s", "31,lpc", "-l", "com1,stdio",
                 "-s", "4,virtio-net,tap0",
                 "-o", "boot.kernel=" + KERNEL, "-o", "boot.initrd=" + INITRD,
                 "-o", "boot.cmdline=" + CMDLINE, "benchvm"]
+    # (debug-threads names the vCPU thread "CPU 0/KVM", for cpu_ticks.)
     return ["qemu-system-x86_64", "-enable-kvm", "-cpu", "host", "-M", "pc",
-            "-m", "512",
+            "-m", "512", "-name", "benchvm,debug-threads=on",
             "-display", "none", "-serial", "stdio", "-monitor", "none",
             "-no-reboot", "-netdev",
             "tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off",
@@ -137,7 +145,7 @@ def http_serve(port, nbytes, out):
 def stalled(proc, con, name):
     """A transfer stalled with the VMM still running: bhyve's state dump
     (SIGUSR2) into the console log; the boot ends there."""
-    if name == "bhyve":
+    if name.startswith("bhyve"):
         proc.send_signal(signal.SIGUSR2)
         con.expect(rb"nothing-to-wait-for", 5)
 
@@ -167,6 +175,7 @@ def bench(name, rnd=0):
         proc.kill()
         proc.wait()
         return None
+    pin_vcpus(proc.pid)
     run("ip link set eth0 up; ip addr add %s/24 dev eth0; "
         "ping -c 1 -W 5 %s >/dev/null; echo NET-UP" % (GUEST, HOST), "NET-UP")
     nbytes = MB << 20
@@ -248,11 +257,14 @@ def main():
     subprocess.run("ip tuntap add dev tap0 mode tap && ip addr add %s/24 "
                    "dev tap0 && ip link set tap0 up" % HOST, shell=True,
                    check=True)
+    confine()
     lines = ["%d MiB per transfer, %d transfers each way per boot, %d "
              "alternating rounds, median MB/s; guest: 1 vCPU, 512 MiB; "
              "guest->host from busybox httpd, host->guest by busybox wget; "
-             "%s" % (MB, REPS, ROUNDS,
-                         time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())),
+             "%s%s" % (MB, REPS, ROUNDS,
+                       time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
+                       "; vCPU pinned to CPU 1, all else to CPU 0" if PIN
+                       else ""),
              "%-8s %14s %14s" % ("vmm", "guest->host", "host->guest")]
     # Rounds alternate the VMMs (one boot each per round): the test host's
     # speed drifts during a run; the medians are over every transfer.
@@ -294,9 +306,10 @@ def main():
                             statistics.median(g["downcpu"])))
         for f in g["frames"]:
             lines.append("%-8s %s" % ("", f))
-    if "bhyve" in med and "qemu" in med:
-        lines.append("bhyve/qemu: guest->host %.2f, host->guest %.2f" % (
-            med["bhyve"][0] / med["qemu"][0], med["bhyve"][1] / med["qemu"][1]))
+    for b in ("bhyve", "bhyve-b"):
+        if b in med and "qemu" in med:
+            lines.append("%s/qemu: guest->host %.2f, host->guest %.2f" % (
+                b, med[b][0] / med["qemu"][0], med[b][1] / med["qemu"][1]))
     text = "\n".join(lines)
     print(text, flush=True)
     open(os.path.join(LOGDIR, "results.txt"), "w").write(text + "\n")

@@ -8,9 +8,12 @@
 #
 # Environment: BENCH_MB (MiB per transfer, default 64), BENCH_REPS (transfers
 # each way per boot, default 2), BENCH_ROUNDS (alternating rounds, one boot
-# of each VMM per round, default 2), BENCH_VMMS (default "bhyve qemu"), BHYVE (default
-# build/bhyve of this checkout), BENCH_LOGDIR (console logs and results.txt;
-# default a fresh /tmp/bhyve-bench-net.*).
+# of each VMM per round, default 2), BENCH_VMMS (default "bhyve qemu";
+# "bhyve-b" is a second build given as BHYVE_B, for before/after
+# comparisons), BHYVE (default build/bhyve of this checkout), BENCH_PIN
+# (default 1: each guest's vCPU thread on CPU 1, everything else on CPU 0;
+# 0 leaves placement to the scheduler), BENCH_LOGDIR (console logs and
+# results.txt; default a fresh /tmp/bhyve-bench-net.*).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -20,8 +23,8 @@ if [ -z "${BHYVE_TESTHOST:-}" ]; then
 	mkdir -p "$logdir"
 	echo "bench: logs in $logdir"
 	# The test host gets no environment of ours: what it needs goes in a file.
-	printf 'BHYVE=%q\nBENCH_MB=%q\nBENCH_REPS=%q\nBENCH_ROUNDS=%q\nBENCH_VMMS=%q\n' \
-		"${BHYVE:-$root/build/bhyve}" "${BENCH_MB:-64}" "${BENCH_REPS:-2}" \
+	printf 'BENCH_PIN=%q\nBHYVE=%q\nBHYVE_B=%q\nBENCH_MB=%q\nBENCH_REPS=%q\nBENCH_ROUNDS=%q\nBENCH_VMMS=%q\n' \
+		"${BENCH_PIN:-1}" "${BHYVE:-$root/build/bhyve}" "${BHYVE_B:-}" "${BENCH_MB:-64}" "${BENCH_REPS:-2}" \
 		"${BENCH_ROUNDS:-2}" "${BENCH_VMMS:-bhyve qemu}" >"$logdir/bench.env"
 	BHYVE_TESTHOST_RUNDIR=$logdir BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-2400} \
 		exec "$root/tests/e2e/testhost.sh" run "$here/net.sh" "$@"
@@ -30,5 +33,5 @@ fi
 . "$BHYVE_TEST_ENV"
 # shellcheck disable=SC1091
 . "$BHYVE_TEST_RUNDIR/bench.env"
-export KERNEL VMLINUX GUEST_INITRD BHYVE BENCH_MB BENCH_REPS BENCH_ROUNDS BENCH_VMMS
+export KERNEL VMLINUX GUEST_INITRD BENCH_PIN BHYVE BHYVE_B BENCH_MB BENCH_REPS BENCH_ROUNDS BENCH_VMMS
 exec python3 "$here/net.py"

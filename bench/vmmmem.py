@@ -63,7 +63,8 @@ VCPU_THREAD = re.compile(r"^(vcpu \d+|CPU \d+/KVM)$")
 def cpu_ticks(pid):
     """{tid: utime + stime} of the VMM's own threads, in ticks: every live
     thread but the vCPU threads (bhyve's "vcpu N", QEMU's "CPU N/KVM"),
-    whose time is mostly the guest's; io_uring and worker threads count."""
+    whose time is mostly the guest's; io_uring and worker threads count.
+    QEMU names its threads so only with -name ...,debug-threads=on."""
     out = {}
     try:
         tids = os.listdir("/proc/%d/task" % pid)
@@ -94,3 +95,29 @@ def cpu_us(before, after):
     if before is None or after is None:
         return None
     return cpu_delta(before, after) * 1e6 / TICKS
+
+
+PIN = os.environ.get("BENCH_PIN", "1") == "1"
+
+
+def confine():
+    """Unless BENCH_PIN=0: this process, and the VMMs it starts, on CPU 0;
+    pin_vcpus then moves each guest's vCPU threads to the other CPUs."""
+    if PIN:
+        os.sched_setaffinity(0, {0})
+
+
+def pin_vcpus(pid):
+    """Unless BENCH_PIN=0: the VMM's vCPU threads on every CPU but 0, so
+    that the VMM's other threads, the benchmark and the test host's
+    network stack (CPU 0) do not preempt the guest."""
+    if not PIN:
+        return
+    rest = set(range(os.cpu_count())) - {0} or {0}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            comm = open("/proc/%d/task/%s/comm" % (pid, tid)).read().strip()
+            if VCPU_THREAD.match(comm):
+                os.sched_setaffinity(int(tid), rest)
+        except OSError:
+            pass
