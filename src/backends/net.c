@@ -247,6 +247,32 @@ ssize_t netbe_recv(struct netbe *be, const struct iovec *iov, int iovcnt)
 	return (ssize_t)c;
 }
 
+bool netbe_can_direct(const struct netbe *be)
+{
+	return be != NULL && be->ops->recv_direct != NULL &&
+	    be->be_hdr_len == be->fe_hdr_len;
+}
+
+ssize_t netbe_recv_direct(struct netbe *be, const struct iovec *iov,
+    int iovcnt)
+{
+	ssize_t n;
+
+	if (!netbe_can_direct(be) || iovcnt < 0 || iovcnt > NETBE_MAX_IOV ||
+	    iov_total(iov, iovcnt) < NETBE_DIRECT_ROOM)
+		return NETBE_USE_RECV;
+	n = be->ops->recv_direct(be, iov, iovcnt);
+	if (n == NETBE_USE_RECV)
+		return n;
+	if (n <= 0)
+		return 0;	/* none, or a backend error: as peek's */
+	if (fe_len(be, n) < 0) {
+		be->stat_rx_drop++;
+		return NETBE_DROPPED;
+	}
+	return n;
+}
+
 ssize_t netbe_rx_discard(struct netbe *be)
 {
 	const uint8_t *f;

@@ -90,6 +90,21 @@ ssize_t netbe_peek_recvlen(struct netbe *be);
 ssize_t netbe_recv(struct netbe *be, const struct iovec *iov, int iovcnt);
 /* Drop the next frame; returns its length or 0. */
 ssize_t netbe_rx_discard(struct netbe *be);
+/* Room a frontend offers netbe_recv_direct: any frame a backend passes,
+ * with the frontend's header, and one byte more (a giant reads longer). */
+#define NETBE_DIRECT_ROOM	(NETBE_MAX_HDR + NETBE_MAX_FRAME + 1)
+/* Whether netbe_recv_direct can be used: the backend reads whole frames
+ * into a caller's buffers, with the frontend's header as it is. */
+bool netbe_can_direct(const struct netbe *be);
+/* Receive the next frame straight into iov (at least NETBE_DIRECT_ROOM
+ * bytes): its length with the header, 0 when none is waiting (or the
+ * backend failed), NETBE_DROPPED when one was dropped (runt or giant; iov
+ * holds garbage), NETBE_USE_RECV when the next frame must be taken with
+ * netbe_peek_recvlen/netbe_recv (one already waits in a bounce buffer). */
+#define NETBE_DROPPED	(-1)
+#define NETBE_USE_RECV	(-2)
+ssize_t netbe_recv_direct(struct netbe *be, const struct iovec *iov,
+    int iovcnt);
 /* Backpressure: while disabled, the callback is not called and the
  * backend holds (tap: the kernel queue) or drops (slirp: beyond a bounded
  * queue) frames. Enabling calls the callback soon when frames wait. */

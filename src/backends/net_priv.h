@@ -22,6 +22,12 @@ struct netbe_ops {
 	 * frame is returned until consume() drops it. */
 	ssize_t (*peek)(struct netbe *be, const uint8_t **frame);
 	void (*consume)(struct netbe *be);
+	/* Optional: read the next frame (with the backend's header) into
+	 * iov, without a bounce buffer; the frame's whole length even when
+	 * longer than iov (the rest is lost), 0 when none, -1 on error, -2
+	 * when a frame already waits for peek(). */
+	ssize_t (*recv_direct)(struct netbe *be, const struct iovec *iov,
+	    int iovcnt);
 	void (*rx_enable)(struct netbe *be, bool on);
 	uint64_t (*get_cap)(struct netbe *be);
 	/* hdr_len is the backend header length to use (the frontend's when

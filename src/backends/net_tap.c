@@ -4,8 +4,9 @@
  * pass in both directions.  The interface must exist (`ip tuntap add dev
  * tap0 mode tap [user U]`): a tap bhyve created itself would vanish with the
  * VM and have nobody on the host side.  The fd is non-blocking; receive
- * reads one frame into a bounce buffer so its length is known before guest
- * buffers are taken. */
+ * reads a frame straight into guest buffers when the frontend has taken
+ * room for the largest (recv_direct), otherwise into a bounce buffer so
+ * its length is known before guest buffers are taken. */
 #include "backends/net_priv.h"
 #include "backends/evloop.h"
 #include "util.h"
@@ -166,6 +167,24 @@ static ssize_t tap_peek(struct netbe *be, const uint8_t **frame)
 	return t->blen;
 }
 
+static ssize_t tap_recv_direct(struct netbe *be, const struct iovec *iov,
+    int iovcnt)
+{
+	struct tap *t = be->priv;
+	ssize_t r;
+
+	if (t->blen > 0)
+		return -2;
+	/* A frame longer than iov is cut short, and readv still returns
+	 * its whole length (tun_put_user): the caller drops it. */
+	do
+		r = readv(t->fd, iov, iovcnt);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+	return r;
+}
+
 static void tap_consume(struct netbe *be)
 {
 	struct tap *t = be->priv;
@@ -231,6 +250,7 @@ static int tap_set_cap(struct netbe *be, uint64_t features, unsigned hdr_len)
 		.prefix = pfx, .check = tap_check, .open = tap_open, \
 		.close = tap_close, .start = tap_start, .send = tap_send, \
 		.peek = tap_peek, .consume = tap_consume, \
+		.recv_direct = tap_recv_direct, \
 		.rx_enable = tap_rx_enable, .get_cap = tap_get_cap, \
 		.set_cap = tap_set_cap, \
 	}

@@ -58,27 +58,151 @@ static void rx_release(struct vtnet_core *c, unsigned nch)
 		vq_relchain(c->rxq, &c->chains[i], 0);
 }
 
+/* Give back chains [from, nch) taken but not filled: to the avail ring
+ * when they were the last taken, or empty to the used ring when a useless
+ * chain was already returned behind them. */
+static void rx_giveback(struct vtnet_core *c, unsigned from, unsigned nch,
+    bool mixed)
+{
+	for (unsigned i = from; i < nch; i++) {
+		if (mixed)
+			vq_relchain(c->rxq, &c->chains[i], 0);
+		else
+			vq_retchain(c->rxq);
+	}
+}
+
+enum direct_result { DIRECT_DONE, DIRECT_NONE, DIRECT_FALLBACK,
+	DIRECT_MORE, DIRECT_STOPPED };
+
+/* With mergeable buffers and a backend that can (a tap with the guest's
+ * header): take buffers for the largest frame and let the backend read
+ * the next frame straight into them, sparing the bounce buffer and a
+ * copy; the buffers left over go back.  FALLBACK when the guest offers
+ * less room than that, or the backend holds a frame already: the caller
+ * takes the frame the other way. */
+static enum direct_result rx_direct(struct vtnet_core *c, unsigned *taken)
+{
+	struct vq *vq = c->rxq;
+	size_t room = 0;
+	unsigned nch = 0, nuse;
+	int nio = 0;
+	bool mixed = false;
+	ssize_t got, left;
+
+	while (room < NETBE_DIRECT_ROOM) {
+		struct vq_chain *ch = &c->chains[nch];
+		uint32_t usable = 0;
+		int nio0 = nio;
+		int r;
+
+		if (nch == VTNET_MAXCHAINS || nio == NETBE_MAX_IOV ||
+		    *taken >= 4 * VTNET_QSIZE) {
+			rx_giveback(c, 0, nch, mixed);
+			return *taken >= 4 * VTNET_QSIZE ? DIRECT_MORE :
+			    DIRECT_FALLBACK;
+		}
+		r = vq_getchain(vq, ch, c->tmp, VTNET_MAXIOV);
+		if (r < 0) {
+			c->bad_chains++;
+			rx_release(c, nch);
+			return DIRECT_STOPPED;
+		}
+		if (r == 0) {
+			rx_giveback(c, 0, nch, mixed);
+			return DIRECT_FALLBACK;
+		}
+		(*taken)++;
+		for (unsigned i = ch->nout; i < (unsigned)ch->nout + ch->nin &&
+		    nio < NETBE_MAX_IOV; i++) {
+			c->fiov[nio++] = c->tmp[i];
+			usable += (uint32_t)c->tmp[i].iov_len;
+		}
+		if (usable == 0 || (nch == 0 && usable < c->hdr_len)) {
+			nio = nio0;
+			vq_relchain(vq, ch, 0);
+			mixed |= nch > 0;
+			c->bad_chains++;
+			continue;
+		}
+		c->clen[nch++] = usable;
+		room += usable;
+	}
+	got = netbe_recv_direct(c->be, c->fiov, nio);
+	if (got == 0 || got == NETBE_USE_RECV) {
+		rx_giveback(c, 0, nch, mixed);
+		return got == 0 ? DIRECT_NONE : DIRECT_FALLBACK;
+	}
+	if (got < 0 || (size_t)got > room) {	/* dropped */
+		rx_giveback(c, 0, nch, mixed);
+		c->rx_dropped++;
+		return DIRECT_DONE;
+	}
+	left = got;
+	for (nuse = 0; left > 0; nuse++)
+		left -= (ssize_t)c->clen[nuse];
+	if (c->hdr_len == 12)	/* num_buffers */
+		iov_put16(c->fiov, nio, 10, (uint16_t)nuse);
+	left = got;
+	for (unsigned i = 0; i < nuse; i++) {
+		uint32_t w = c->clen[i] < (size_t)left ? c->clen[i] :
+		    (uint32_t)left;
+		vq_relchain(vq, &c->chains[i], w);
+		left -= w;
+	}
+	rx_giveback(c, nuse, nch, mixed);
+	c->rx_frames++;
+	c->rx_big = got >= VTNET_BIG;
+	return DIRECT_DONE;
+}
+
 enum vtnet_result vtnet_rx_run(struct vtnet_core *c, unsigned budget)
 {
 	struct vq *vq = c->rxq;
 	unsigned frames = 0, taken = 0;
+	bool direct;
 
 	if (!c->running)
 		return VTNET_STOPPED;
+	/* Large frames come in streams (TSO): after one, the next are read
+	 * straight into guest buffers, which costs taking buffers for the
+	 * largest frame each time; small ones go through the backend's
+	 * bounce buffer, which takes only the buffers they need. */
+	direct = c->mergeable && netbe_can_direct(c->be);
 	for (;;) {
-		ssize_t plen = netbe_peek_recvlen(c->be);
+		ssize_t plen;
 		size_t room = 0, left;
 		unsigned nch = 0;
 		int nio = 0;
 		bool mixed = false;	/* a useless chain was returned */
 		ssize_t got;
 
-		if (plen <= 0)
-			break;
 		if (frames >= budget || taken >= 4 * VTNET_QSIZE) {
 			vq_endchains(vq);
 			return VTNET_MORE;
 		}
+		if (direct && c->rx_big) {
+			switch (rx_direct(c, &taken)) {
+			case DIRECT_DONE:
+				frames++;
+				continue;
+			case DIRECT_NONE:
+				vq_endchains(vq);
+				return VTNET_IDLE;
+			case DIRECT_MORE:
+				vq_endchains(vq);
+				return VTNET_MORE;
+			case DIRECT_STOPPED:
+				vq_endchains(vq);
+				return VTNET_STOPPED;
+			case DIRECT_FALLBACK:
+				break;
+			}
+		}
+		plen = netbe_peek_recvlen(c->be);
+		if (plen <= 0)
+			break;
+		c->rx_big = plen >= VTNET_BIG;
 		/* Buffers for plen bytes: one chain, or as many as needed
 		 * with mergeable buffers. */
 		while (room < (size_t)plen && nch < VTNET_MAXCHAINS &&

@@ -14,6 +14,7 @@
 #define VTNET_QSIZE	1024	/* entries per queue offered */
 #define VTNET_MAXIOV	(VTNET_QSIZE + 8)	/* >= queue size: see vq_getchain */
 #define VTNET_MAXCHAINS	64	/* receive buffers merged into one frame */
+#define VTNET_BIG	16384	/* a frame this long: the next goes direct */
 
 /* virtio-net feature bits (virtio 1.2, 5.1.3) */
 #define VIRTIO_NET_F_CSUM	0
@@ -40,6 +41,8 @@ struct vtnet_core {
 	unsigned hdr_len;	/* 10 or 12 */
 	bool mergeable;		/* VIRTIO_NET_F_MRG_RXBUF */
 	bool running;		/* features set, backend started */
+	bool rx_big;		/* the last frame was large: read the next
+				 * straight into guest buffers */
 	/* scratch, event-loop thread only */
 	struct iovec tmp[VTNET_MAXIOV];
 	struct iovec fiov[NETBE_MAX_IOV];

@@ -48,6 +48,9 @@ static struct {
 	size_t sentlen[1024];
 	unsigned nsent;
 	bool enabled;
+	bool with_hdr;		/* carries the frontend's header, as a tap */
+	bool peeked;		/* the head frame was peeked: not direct */
+	unsigned direct;	/* frames read by recv_direct */
 } fb;
 
 static int fb_open(struct netbe *be, const char *n, const char *d)
@@ -63,20 +66,25 @@ static void fb_close(struct netbe *be)
 	(void)be;
 }
 
+/* Frames are kept after NETBE_MAX_HDR zero bytes: the header a backend
+ * that carries one hands over. */
 static ssize_t fb_send(struct netbe *be, const struct iovec *iov, int n)
 {
-	size_t t = 0;
+	size_t t = 0, skip = be->be_hdr_len;
 	uint8_t *f;
 
-	(void)be;
 	for (int i = 0; i < n; i++)
 		t += iov[i].iov_len;
 	assert_true(fb.nsent < 1024);
+	assert_true(t >= skip);
 	f = malloc(t ? t : 1);
 	t = 0;
 	for (int i = 0; i < n; i++) {
-		memcpy(f + t, iov[i].iov_base, iov[i].iov_len);
-		t += iov[i].iov_len;
+		size_t k = skip < iov[i].iov_len ? skip : iov[i].iov_len;
+		memcpy(f + t, (uint8_t *)iov[i].iov_base + k,
+		    iov[i].iov_len - k);
+		t += iov[i].iov_len - k;
+		skip -= k;
 	}
 	fb.sent[fb.nsent] = f;
 	fb.sentlen[fb.nsent++] = t;
@@ -85,22 +93,54 @@ static ssize_t fb_send(struct netbe *be, const struct iovec *iov, int n)
 
 static ssize_t fb_peek(struct netbe *be, const uint8_t **f)
 {
-	(void)be;
 	if (fb.count == 0)
 		return 0;
-	*f = fb.rx[fb.head];
-	return (ssize_t)fb.rxlen[fb.head];
+	fb.peeked = true;
+	*f = fb.rx[fb.head] + NETBE_MAX_HDR - be->be_hdr_len;
+	return (ssize_t)(fb.rxlen[fb.head] + be->be_hdr_len);
 }
 
 static void fb_consume(struct netbe *be)
 {
 	(void)be;
+	fb.peeked = false;
 	if (fb.count == 0)
 		return;
 	free(fb.rx[fb.head]);
 	fb.rx[fb.head] = NULL;
 	fb.head = (fb.head + 1) % NFRAMES;
 	fb.count--;
+}
+
+/* As a tap's readv: what fits, and the frame's whole length. */
+static ssize_t fb_recv_direct(struct netbe *be, const struct iovec *iov,
+    int n)
+{
+	const uint8_t *f;
+	ssize_t len;
+	size_t off = 0;
+
+	if (fb.peeked)
+		return -2;
+	len = fb_peek(be, &f);
+	if (len <= 0)
+		return len;
+	for (int i = 0; i < n && off < (size_t)len; i++) {
+		size_t k = (size_t)len - off < iov[i].iov_len ?
+		    (size_t)len - off : iov[i].iov_len;
+		memcpy(iov[i].iov_base, f + off, k);
+		off += k;
+	}
+	fb_consume(be);
+	fb.direct++;
+	return len;
+}
+
+static int fb_set_cap(struct netbe *be, uint64_t features, unsigned hdr_len)
+{
+	(void)features;
+	be->be_hdr_len = fb.with_hdr ? hdr_len : 0;
+	return 0;
 }
 
 static void fb_rx_enable(struct netbe *be, bool on)
@@ -112,7 +152,8 @@ static void fb_rx_enable(struct netbe *be, bool on)
 static const struct netbe_ops fb_ops = {
 	.prefix = "fake", .open = fb_open, .close = fb_close,
 	.send = fb_send, .peek = fb_peek, .consume = fb_consume,
-	.rx_enable = fb_rx_enable,
+	.recv_direct = fb_recv_direct, .rx_enable = fb_rx_enable,
+	.set_cap = fb_set_cap,
 };
 
 /* Frame content: a function of its sequence number and offset. */
@@ -134,12 +175,13 @@ static void fb_queue(size_t len)
 
 	if (fb.count == NFRAMES)
 		return;
-	f = malloc(len);
+	f = calloc(1, NETBE_MAX_HDR + len);
+	assert_non_null(f);
 	for (size_t i = 0; i < len; i++)
-		f[i] = fbyte(fb.seq_in, i);
+		f[NETBE_MAX_HDR + i] = fbyte(fb.seq_in, i);
 	/* the first 8 bytes carry the sequence number */
 	if (len >= 8)
-		memcpy(f, &fb.seq_in, 8);
+		memcpy(f + NETBE_MAX_HDR, &fb.seq_in, 8);
 	fb.rx[(fb.head + fb.count) % NFRAMES] = f;
 	fb.rxlen[(fb.head + fb.count) % NFRAMES] = len;
 	fb.count++;
@@ -496,6 +538,7 @@ static void reset_all(struct vtnet_core *c)
 	(void)len;
 	c->mergeable = rnd() % 2;
 	c->hdr_len = c->mergeable || rnd() % 2 ? 12 : 10;
+	fb.with_hdr = rnd() % 2;
 	assert_int_equal(netbe_set_cap(c->be, 0, c->hdr_len), 0);
 	/* frames the guest will never see are skipped by sequence */
 	next_rx = fb.seq_in - fb.count;
@@ -582,14 +625,16 @@ static void test_hostile_driver(void **state)
 	}
 	check_canary();
 	print_message("vtnet: %u steps, %u resets, %llu rx / %llu tx frames, "
-	    "%llu / %llu dropped, %llu bad chains, %u interrupts\n", steps,
+	    "%llu / %llu dropped, %llu bad chains, %u interrupts, %u read "
+	    "directly\n", steps,
 	    resets, (unsigned long long)c.rx_frames,
 	    (unsigned long long)c.tx_frames,
 	    (unsigned long long)c.rx_dropped,
 	    (unsigned long long)c.tx_dropped,
-	    (unsigned long long)c.bad_chains, interrupts);
+	    (unsigned long long)c.bad_chains, interrupts, fb.direct);
 	/* the run must have exercised every path */
 	assert_true(c.rx_frames > 100 && c.tx_frames > 100);
+	assert_true(fb.direct > 10);
 	assert_true(c.rx_dropped > 0 && c.tx_dropped > 0);
 	assert_true(c.bad_chains > 0 && errors > 0 && resets > 0);
 	netbe_close(c.be);
