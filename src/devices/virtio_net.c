@@ -72,6 +72,50 @@ static void rx_giveback(struct vtnet_core *c, unsigned from, unsigned nch,
 	}
 }
 
+/* A receive chain just taken into c->chains[nch] (its iovecs in c->tmp):
+ * its device-writable part goes to c->fiov at *nio, its room to
+ * c->clen[nch]; true when usable.  A useless one (no room, or the first
+ * of a frame without room for the header) is returned empty at once;
+ * *mixed then tells that chains taken before it cannot go back to the
+ * avail ring. */
+static bool rx_add(struct vtnet_core *c, unsigned nch, int *nio, bool *mixed)
+{
+	struct vq_chain *ch = &c->chains[nch];
+	uint32_t usable = 0;
+	int n = *nio;
+
+	for (unsigned i = ch->nout; i < (unsigned)ch->nout + ch->nin &&
+	    n < NETBE_MAX_IOV; i++) {
+		c->fiov[n++] = c->tmp[i];
+		usable += (uint32_t)c->tmp[i].iov_len;
+	}
+	if (usable == 0 || (nch == 0 && usable < c->hdr_len)) {
+		vq_relchain(c->rxq, ch, 0);
+		*mixed |= nch > 0;
+		c->bad_chains++;
+		return false;
+	}
+	*nio = n;
+	c->clen[nch] = usable;
+	return true;
+}
+
+/* A frame of len bytes fills chains [0, nuse): its num_buffers, then each
+ * chain to the used ring with its share. */
+static void rx_deliver(struct vtnet_core *c, unsigned nuse, int nio,
+    size_t len)
+{
+	if (c->hdr_len == 12)	/* num_buffers */
+		iov_put16(c->fiov, nio, 10, (uint16_t)nuse);
+	for (unsigned i = 0; i < nuse; i++) {
+		uint32_t w = c->clen[i] < len ? c->clen[i] : (uint32_t)len;
+
+		vq_relchain(c->rxq, &c->chains[i], w);
+		len -= w;
+	}
+	c->rx_frames++;
+}
+
 enum direct_result { DIRECT_DONE, DIRECT_NONE, DIRECT_FALLBACK,
 	DIRECT_MORE, DIRECT_STOPPED };
 
@@ -91,9 +135,6 @@ static enum direct_result rx_direct(struct vtnet_core *c, unsigned *taken)
 	ssize_t got, left;
 
 	while (room < NETBE_DIRECT_ROOM) {
-		struct vq_chain *ch = &c->chains[nch];
-		uint32_t usable = 0;
-		int nio0 = nio;
 		int r;
 
 		if (nch == VTNET_MAXCHAINS || nio == NETBE_MAX_IOV ||
@@ -102,7 +143,7 @@ static enum direct_result rx_direct(struct vtnet_core *c, unsigned *taken)
 			return *taken >= 4 * VTNET_QSIZE ? DIRECT_MORE :
 			    DIRECT_FALLBACK;
 		}
-		r = vq_getchain(vq, ch, c->tmp, VTNET_MAXIOV);
+		r = vq_getchain(vq, &c->chains[nch], c->tmp, VTNET_MAXIOV);
 		if (r < 0) {
 			c->bad_chains++;
 			rx_release(c, nch);
@@ -113,20 +154,8 @@ static enum direct_result rx_direct(struct vtnet_core *c, unsigned *taken)
 			return DIRECT_FALLBACK;
 		}
 		(*taken)++;
-		for (unsigned i = ch->nout; i < (unsigned)ch->nout + ch->nin &&
-		    nio < NETBE_MAX_IOV; i++) {
-			c->fiov[nio++] = c->tmp[i];
-			usable += (uint32_t)c->tmp[i].iov_len;
-		}
-		if (usable == 0 || (nch == 0 && usable < c->hdr_len)) {
-			nio = nio0;
-			vq_relchain(vq, ch, 0);
-			mixed |= nch > 0;
-			c->bad_chains++;
-			continue;
-		}
-		c->clen[nch++] = usable;
-		room += usable;
+		if (rx_add(c, nch, &nio, &mixed))
+			room += c->clen[nch++];
 	}
 	got = netbe_recv_direct(c->be, c->fiov, nio);
 	if (got == 0 || got == NETBE_USE_RECV) {
@@ -141,17 +170,8 @@ static enum direct_result rx_direct(struct vtnet_core *c, unsigned *taken)
 	left = got;
 	for (nuse = 0; left > 0; nuse++)
 		left -= (ssize_t)c->clen[nuse];
-	if (c->hdr_len == 12)	/* num_buffers */
-		iov_put16(c->fiov, nio, 10, (uint16_t)nuse);
-	left = got;
-	for (unsigned i = 0; i < nuse; i++) {
-		uint32_t w = c->clen[i] < (size_t)left ? c->clen[i] :
-		    (uint32_t)left;
-		vq_relchain(vq, &c->chains[i], w);
-		left -= w;
-	}
+	rx_deliver(c, nuse, nio, (size_t)got);
 	rx_giveback(c, nuse, nch, mixed);
-	c->rx_frames++;
 	c->rx_big = got >= VTNET_BIG;
 	return DIRECT_DONE;
 }
@@ -171,7 +191,7 @@ enum vtnet_result vtnet_rx_run(struct vtnet_core *c, unsigned budget)
 	direct = c->mergeable && netbe_can_direct(c->be);
 	for (;;) {
 		ssize_t plen;
-		size_t room = 0, left;
+		size_t room = 0;
 		unsigned nch = 0;
 		int nio = 0;
 		bool mixed = false;	/* a useless chain was returned */
@@ -207,10 +227,8 @@ enum vtnet_result vtnet_rx_run(struct vtnet_core *c, unsigned budget)
 		 * with mergeable buffers. */
 		while (room < (size_t)plen && nch < VTNET_MAXCHAINS &&
 		    nio < NETBE_MAX_IOV) {
-			struct vq_chain *ch = &c->chains[nch];
-			uint32_t usable = 0;
-			int nio0 = nio;
-			int r = vq_getchain(vq, ch, c->tmp, VTNET_MAXIOV);
+			int r = vq_getchain(vq, &c->chains[nch], c->tmp,
+			    VTNET_MAXIOV);
 
 			if (r < 0) {
 				c->bad_chains++;
@@ -227,38 +245,20 @@ enum vtnet_result vtnet_rx_run(struct vtnet_core *c, unsigned budget)
 					vq_set_notify(vq, false);
 					continue;
 				}
-				/* Keep the frame for later; the chains taken
-				 * go back to the avail ring unless a useless
-				 * one was already returned behind them. */
-				if (mixed)
-					rx_release(c, nch);
-				else
-					for (unsigned i = 0; i < nch; i++)
-						vq_retchain(vq);
+				/* Keep the frame for later. */
+				rx_giveback(c, 0, nch, mixed);
 				netbe_rx_disable(c->be);
 				vq_endchains(vq);
 				return VTNET_IDLE;
 			}
 			taken++;
 			/* Only the device-writable part receives data. */
-			for (unsigned i = ch->nout; i < (unsigned)ch->nout +
-			    ch->nin && nio < NETBE_MAX_IOV; i++) {
-				c->fiov[nio++] = c->tmp[i];
-				usable += (uint32_t)c->tmp[i].iov_len;
-			}
-			if (usable == 0 || (nch == 0 && usable < c->hdr_len)) {
-				/* A useless buffer (no room, or not even for
-				 * the header): returned empty. */
-				nio = nio0;
-				vq_relchain(vq, ch, 0);
-				mixed |= nch > 0;
-				c->bad_chains++;
+			if (!rx_add(c, nch, &nio, &mixed)) {
 				if (taken >= 4 * VTNET_QSIZE)
 					break;
 				continue;
 			}
-			c->clen[nch++] = usable;
-			room += usable;
+			room += c->clen[nch++];
 			if (!c->mergeable)
 				break;
 		}
@@ -279,16 +279,7 @@ enum vtnet_result vtnet_rx_run(struct vtnet_core *c, unsigned budget)
 			frames++;
 			continue;
 		}
-		if (c->hdr_len == 12)	/* num_buffers */
-			iov_put16(c->fiov, nio, 10, (uint16_t)nch);
-		left = (size_t)got;
-		for (unsigned i = 0; i < nch; i++) {
-			uint32_t w = c->clen[i] < left ? c->clen[i] :
-			    (uint32_t)left;
-			vq_relchain(vq, &c->chains[i], w);
-			left -= w;
-		}
-		c->rx_frames++;
+		rx_deliver(c, nch, nio, (size_t)got);
 		frames++;
 	}
 	vq_endchains(vq);

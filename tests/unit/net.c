@@ -211,6 +211,7 @@ static struct {
 	uint8_t rx[NETBE_MAX_HDR + NETBE_MAX_FRAME + 64];
 	size_t rx_len;
 	unsigned hdr;
+	bool bounced;		/* a frame waits in a "bounce buffer" */
 } fake;
 
 static int fake_open(struct netbe *be, const char *node, const char *dev)
@@ -252,6 +253,25 @@ static void fake_consume(struct netbe *be)
 	fake.rx_len = 0;
 }
 
+/* As a tap's readv: what fits, and the frame's whole length. */
+static ssize_t fake_recv_direct(struct netbe *be, const struct iovec *iov,
+    int n)
+{
+	size_t off = 0, len = fake.rx_len;
+
+	(void)be;
+	if (fake.bounced)
+		return -2;
+	for (int i = 0; i < n && off < len; i++) {
+		size_t k = len - off < iov[i].iov_len ? len - off :
+		    iov[i].iov_len;
+		memcpy(iov[i].iov_base, fake.rx + off, k);
+		off += k;
+	}
+	fake.rx_len = 0;
+	return (ssize_t)len;
+}
+
 static void fake_rx_enable(struct netbe *be, bool on)
 {
 	(void)be;
@@ -274,8 +294,8 @@ static int fake_set_cap(struct netbe *be, uint64_t f, unsigned hdr_len)
 static const struct netbe_ops fake_ops = {
 	.prefix = "fake", .open = fake_open, .close = fake_close,
 	.send = fake_send, .peek = fake_peek, .consume = fake_consume,
-	.rx_enable = fake_rx_enable, .get_cap = fake_get_cap,
-	.set_cap = fake_set_cap,
+	.recv_direct = fake_recv_direct, .rx_enable = fake_rx_enable,
+	.get_cap = fake_get_cap, .set_cap = fake_set_cap,
 };
 
 static struct netbe *fake_be(unsigned be_hdr, unsigned fe_hdr)
@@ -465,6 +485,69 @@ static void test_slirp_arp(void **state)
 	}
 }
 
+/* Direct receive: only with the frontend's header as the backend's and
+ * room for the largest frame; runts and giants are dropped, counted. */
+static void test_recv_direct(void **state)
+{
+	static uint8_t buf[NETBE_DIRECT_ROOM + 100];
+	struct iovec iov[3];
+	struct netbe *be;
+
+	(void)state;
+	iov[0] = (struct iovec){ buf, 5 };	/* the header split */
+	iov[1] = (struct iovec){ buf + 5, 1000 };
+	iov[2] = (struct iovec){ buf + 1005, NETBE_DIRECT_ROOM - 1005 };
+	/* header lengths differ (a backend without one, a frontend
+	 * without one): not direct */
+	be = fake_be(0, 12);
+	assert_false(netbe_can_direct(be));
+	fake.rx_len = 70;
+	assert_int_equal(netbe_recv_direct(be, iov, 3), NETBE_USE_RECV);
+	assert_int_equal(fake.rx_len, 70);
+	netbe_close(be);
+	be = fake_be(10, 0);
+	assert_false(netbe_can_direct(be));
+	netbe_close(be);
+	be = fake_be(12, 12);
+	assert_true(netbe_can_direct(be));
+	/* none waiting */
+	assert_int_equal(netbe_recv_direct(be, iov, 3), 0);
+	/* a frame: as read, header and all */
+	for (int i = 0; i < 12 + 1500; i++)
+		fake.rx[i] = (uint8_t)(i * 7);
+	fake.rx_len = 12 + 1500;
+	memset(buf, 0xee, sizeof(buf));
+	assert_int_equal(netbe_recv_direct(be, iov, 3), 12 + 1500);
+	assert_memory_equal(buf, fake.rx, 12 + 1500);
+	assert_int_equal(buf[12 + 1500], 0xee);
+	/* the largest frame fits */
+	fake.rx_len = 12 + NETBE_MAX_FRAME;
+	assert_int_equal(netbe_recv_direct(be, iov, 3), 12 + NETBE_MAX_FRAME);
+	/* too little room offered, or a frame in the bounce buffer: the
+	 * other way, and the frame stays */
+	fake.rx_len = 100;
+	iov[2].iov_len--;
+	assert_int_equal(netbe_recv_direct(be, iov, 3), NETBE_USE_RECV);
+	iov[2].iov_len++;
+	fake.bounced = true;
+	assert_int_equal(netbe_recv_direct(be, iov, 3), NETBE_USE_RECV);
+	assert_int_equal(fake.rx_len, 100);
+	fake.bounced = false;
+	assert_int_equal(netbe_recv_direct(be, iov, -1), NETBE_USE_RECV);
+	assert_int_equal(netbe_recv_direct(be, iov, NETBE_MAX_IOV + 1),
+	    NETBE_USE_RECV);
+	/* a runt and a giant (readv reports the whole length): dropped */
+	assert_int_equal(be->stat_rx_drop, 0);
+	fake.rx_len = 12 + 13;
+	assert_int_equal(netbe_recv_direct(be, iov, 3), NETBE_DROPPED);
+	fake.rx_len = 12 + NETBE_MAX_FRAME + 1;
+	assert_int_equal(netbe_recv_direct(be, iov, 3), NETBE_DROPPED);
+	assert_int_equal(be->stat_rx_drop, 2);
+	netbe_close(be);
+	assert_false(netbe_can_direct(NULL));
+	assert_int_equal(netbe_recv_direct(NULL, iov, 3), NETBE_USE_RECV);
+}
+
 int run_net_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +560,8 @@ int run_net_tests(void)
 		cmocka_unit_test_setup_teardown(test_device_check, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_send_headers, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_recv_direct, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_recv_headers, setup,
 		    teardown),
