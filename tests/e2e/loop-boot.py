@@ -12,7 +12,10 @@ times are summarised per binary (a fair A/B comparison in one test host).
 The name "qemu" boots the same guest under qemu-system-x86_64 -enable-kvm
 instead (2 vCPUs, same memory, kernel, initramfs and command line): the
 reference for whether a hang is bhyve's or the nested hypervisor's.  A
-hung QEMU gets no state dump; its vCPU threads' states are printed.
+hung QEMU gets no state dump; its vCPU threads' states are printed.  A
+bhyve binary given as PATH:pin runs with vCPU thread N pinned to the test
+host's CPU N (mod its CPUs) from its start, so that no vCPU thread moves
+between CPUs: the A/B for whether the hangs come with such moves.
 """
 
 import os
@@ -29,10 +32,34 @@ boots = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 limit = int(sys.argv[2]) if len(sys.argv) > 2 else 120
 bins = sys.argv[3].split(",") if len(sys.argv) > 3 else [vmlib.BHYVE]
 hung = slow = 0
+hung_bin = {b: 0 for b in bins}
+
+
+def pin_vcpus(pid):
+    """vCPU thread N on CPU N mod the CPU count, once the threads exist."""
+    n = os.cpu_count() or 1
+    for _ in range(100):
+        done = 0
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                comm = open("/proc/%d/task/%s/comm" % (pid, tid)).read()
+            except OSError:
+                continue
+            if comm.startswith("vcpu "):
+                os.sched_setaffinity(int(tid), {int(comm.split()[1]) % n})
+                done += 1
+        if done >= 2:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 times = []
 per_bin = {b: [] for b in bins}
 for i in range(boots):
-    vmlib.BHYVE = bins[i % len(bins)]
+    name = bins[i % len(bins)]
+    pin = name.endswith(":pin")
+    vmlib.BHYVE = name[:-4] if pin else name
     master, slave = pty.openpty()
     err = open(os.path.join(LOGDIR, "loop-%d.stderr" % i), "wb")
     args = bhyve_args("-o", "boot.decompress=true", cpus="2", mem="512M",
@@ -46,11 +73,14 @@ for i in range(boots):
     t0 = time.time()
     proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=err,
                             start_new_session=True)
+    if pin and not pin_vcpus(proc.pid):
+        print("boot %d: could not pin the vCPU threads" % i, flush=True)
     con = Console(master, "loop-%d.log" % i)
     up = con.expect(rb"BHYVE-GUEST-UP", limit)
     dt = time.time() - t0
     if up is None:
         hung += 1
+        hung_bin[name] += 1
         print("boot %d: NO MARKER after %.0f s; state dump in loop-%d.stderr"
               % (i, dt, i), flush=True)
         if vmlib.BHYVE == "qemu":
@@ -69,10 +99,10 @@ for i in range(boots):
             kill_with_dump(proc, con)
     else:
         times.append(dt)
-        per_bin[vmlib.BHYVE].append(dt)
+        per_bin[name].append(dt)
         rc = wait_exit(proc, 60)
         print("boot %d: marker after %.1f s, exit %s (%s)" % (i, dt, rc,
-                                                          vmlib.BHYVE),
+                                                          name),
               flush=True)
         if rc != 0:
             slow += 1
@@ -85,7 +115,8 @@ print("loop: %d boots, %d without the marker within %d s, %d bad exits, "
 for b, ts in per_bin.items():
     ts = sorted(ts)
     if ts:
-        print("loop: %s: %d boots, median marker time %.1f s (min %.1f, max "
-              "%.1f)" % (b, len(ts), ts[len(ts) // 2], ts[0], ts[-1]),
+        print("loop: %s: %d boots with the marker, median marker time %.1f "
+              "s (min %.1f, max %.1f); %d without" % (
+                  b, len(ts), ts[len(ts) // 2], ts[0], ts[-1], hung_bin[b]),
               flush=True)
 sys.exit(1 if hung else 0)
