@@ -23,6 +23,7 @@ import pty
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import vmlib
@@ -35,10 +36,11 @@ hung = slow = 0
 hung_bin = {b: 0 for b in bins}
 
 
-def pin_vcpus(pid):
-    """vCPU thread N on CPU N mod the CPU count, once the threads exist."""
+def pin_vcpus(pid, i):
+    """vCPU thread N on CPU N mod the CPU count, once the threads exist
+    (after the kernel's decompression: a thread waits for them)."""
     n = os.cpu_count() or 1
-    for _ in range(100):
+    for _ in range(3000):
         done = 0
         for tid in os.listdir("/proc/%d/task" % pid):
             try:
@@ -49,9 +51,9 @@ def pin_vcpus(pid):
                 os.sched_setaffinity(int(tid), {int(comm.split()[1]) % n})
                 done += 1
         if done >= 2:
-            return True
+            return
         time.sleep(0.02)
-    return False
+    print("boot %d: could not pin the vCPU threads" % i, flush=True)
 
 
 times = []
@@ -73,8 +75,9 @@ for i in range(boots):
     t0 = time.time()
     proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=err,
                             start_new_session=True)
-    if pin and not pin_vcpus(proc.pid):
-        print("boot %d: could not pin the vCPU threads" % i, flush=True)
+    if pin:
+        threading.Thread(target=pin_vcpus, args=(proc.pid, i),
+                         daemon=True).start()
     con = Console(master, "loop-%d.log" % i)
     up = con.expect(rb"BHYVE-GUEST-UP", limit)
     dt = time.time() - t0
