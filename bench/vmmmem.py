@@ -4,7 +4,8 @@ Memory (Sampler): its RSS minus the guest-RAM mapping(s) (mappings at
 least 90% as large as the guest memory, as in bench/boot.sh), sampled from
 /proc/PID/smaps every 0.2 s by a thread; the peak is kept.  Sampling can
 miss a short peak.  CPU time (cpu_ticks, cpu_us): of its threads but
-the vCPU threads, from /proc/PID/task."""
+the vCPU threads, from /proc/PID/task.  Placement (confine, pin_vcpus):
+the benchmarks' default pinning, BENCH_PIN."""
 
 import os
 import re
