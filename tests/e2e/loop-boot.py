@@ -42,7 +42,11 @@ def pin_vcpus(pid, i):
     n = os.cpu_count() or 1
     for _ in range(3000):
         done = 0
-        for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            tids = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            return		# it has ended
+        for tid in tids:
             try:
                 comm = open("/proc/%d/task/%s/comm" % (pid, tid)).read()
             except OSError:
@@ -50,7 +54,7 @@ def pin_vcpus(pid, i):
             if comm.startswith("vcpu "):
                 os.sched_setaffinity(int(tid), {int(comm.split()[1]) % n})
                 done += 1
-        if done >= 2:
+        if done >= 2:		# the loop's guests have 2 vCPUs
             return
         time.sleep(0.02)
     print("boot %d: could not pin the vCPU threads" % i, flush=True)
