@@ -1,6 +1,12 @@
 /* Transitional virtio PCI transport (virtio.h): legacy registers in I/O
  * BAR 0, MSI-X table in BAR 1 (or an MSI capability with -W), virtio 1.x
- * capabilities in 64-bit memory BAR 4.
+ * capabilities in 64-bit memory BAR 4.  The first notification
+ * capability points modern drivers at the legacy queue-notify port in BAR
+ * 0 (multiplier 0: every queue writes its index there), as QEMU's
+ * modern-pio-notify does: a port write exits with its port and value
+ * decoded, where a memory write makes KVM fetch and emulate the guest's
+ * instruction (AMD without decode assists, nested hypervisors).  The
+ * memory-BAR notification capability follows for drivers that want one.
  *
  * Locking: vd->lock guards the transport registers (status, features,
  * queue selection and setup, vectors, ioeventfd registrations) and is held
@@ -159,6 +165,16 @@ static void kick_io(int fd, void *arg)
 	kick_common(fd, arg);
 }
 
+/* A notification written to a BAR that no ioeventfd caught (before
+ * DRIVER_OK, or when KVM refused the registration); any thread, no lock. */
+void vpci_notify(struct virtio_dev *vd, uint64_t idx)
+{
+	if (idx >= vd->nq)
+		return;
+	atomic_fetch_add(&vd->slow_kicks, 1);
+	vpci_kick(&vd->q[idx]);
+}
+
 void vpci_kick(struct vqx *q)
 {
 	uint64_t one = 1;
@@ -310,9 +326,16 @@ static int bar_access(struct pci_devinst *pi, int bar, uint64_t off, int size,
 	struct virtio_dev *vd = pi->softc;
 	int r;
 
-	/* Notifications need no lock: they only write an eventfd. */
+	/* Notifications need no lock: they only write an eventfd.  The
+	 * legacy notify register is the modern drivers' too (see the top):
+	 * it does not mark the driver as a legacy one. */
 	if (bar == BAR_MODERN && write && off >= VM_NOTIFY)
 		return vpci_modern_access(vd, off, size, write, val);
+	if (bar == BAR_LEGACY && write && off == VL_QUEUE_NOTIFY &&
+	    size == 2) {
+		vpci_notify(vd, *val & 0xffff);
+		return 0;
+	}
 	pthread_mutex_lock(&vd->lock);
 	if (bar == BAR_LEGACY)
 		r = vpci_legacy_access(vd, off, size, write, val);
@@ -324,8 +347,8 @@ static int bar_access(struct pci_devinst *pi, int bar, uint64_t off, int size,
 
 /* ---- construction ---- */
 
-static unsigned add_vcap(struct pci_devinst *pi, uint8_t type, uint32_t off,
-    uint32_t len, bool notify)
+static unsigned add_vcap_bar(struct pci_devinst *pi, uint8_t type, int bar,
+    uint32_t off, uint32_t len, bool notify, uint32_t mult)
 {
 	unsigned caplen = notify || type == VIRTIO_PCI_CAP_PCI_CFG ? 20 : 16;
 	unsigned c = pci_add_cap(pi, PCIY_VENDOR, caplen);
@@ -336,12 +359,19 @@ static unsigned add_vcap(struct pci_devinst *pi, uint8_t type, uint32_t off,
 	}
 	pci_set_cfg8(pi, c + 2, (uint8_t)caplen);
 	pci_set_cfg8(pi, c + 3, type);
-	pci_set_cfg8(pi, c + 4, BAR_MODERN);
+	pci_set_cfg8(pi, c + 4, (uint8_t)bar);
 	pci_set_cfg32(pi, c + 8, off);
 	pci_set_cfg32(pi, c + 12, len);
 	if (notify)
-		pci_set_cfg32(pi, c + 16, VM_NOTIFY_MULT);
+		pci_set_cfg32(pi, c + 16, mult);
 	return c;
+}
+
+static unsigned add_vcap(struct pci_devinst *pi, uint8_t type, uint32_t off,
+    uint32_t len, bool notify)
+{
+	return add_vcap_bar(pi, type, BAR_MODERN, off, len, notify,
+	    VM_NOTIFY_MULT);
 }
 
 /* The PCI configuration access capability (4.1.4.9): the driver picks a
@@ -469,6 +499,8 @@ int virtio_pci_init(struct vm *vm, struct pci_devinst *pi,
 	    add_vcap(pi, VIRTIO_PCI_CAP_ISR_CFG, VM_ISR, 1, false) == 0 ||
 	    add_vcap(pi, VIRTIO_PCI_CAP_DEVICE_CFG, VM_DEVCFG,
 	    ops->cfgsize ? ops->cfgsize : 4, false) == 0 ||
+	    add_vcap_bar(pi, VIRTIO_PCI_CAP_NOTIFY_CFG, BAR_LEGACY,
+	    VL_QUEUE_NOTIFY, 2, true, 0) == 0 ||
 	    add_vcap(pi, VIRTIO_PCI_CAP_NOTIFY_CFG, VM_NOTIFY,
 	    VM_NOTIFY_MULT * vd->nq, true) == 0 ||
 	    (vd->pcicfg = add_vcap(pi, VIRTIO_PCI_CAP_PCI_CFG, 0, 0,

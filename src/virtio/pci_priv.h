@@ -111,6 +111,7 @@ struct virtio_dev {
 /* pci.c */
 uint8_t vpci_read_isr(struct virtio_dev *vd);	/* read-to-clear */
 void vpci_kick(struct vqx *q);			/* a queue notification */
+void vpci_notify(struct virtio_dev *vd, uint64_t idx);	/* slow path */
 void vpci_set_status(struct virtio_dev *vd, uint8_t v);	/* vd->lock */
 /* pci_regs.c, with vd->lock held */
 int vpci_legacy_access(struct virtio_dev *vd, uint64_t off, int size,

@@ -117,10 +117,6 @@ int vpci_legacy_access(struct virtio_dev *vd, uint64_t off, int size,
 		legacy_set_pfn(vd, q, v);
 	else if (AT(VL_QUEUE_SEL, 2))
 		vd->qsel = (uint16_t)v;
-	else if (AT(VL_QUEUE_NOTIFY, 2) && v < vd->nq) {
-		atomic_fetch_add(&vd->slow_kicks, 1);
-		vpci_kick(&vd->q[v]);
-	}
 	else if (AT(VL_STATUS, 1))
 		vpci_set_status(vd, (uint8_t)v);
 	else if (AT(VL_CONFIG_VECTOR, 2) && hdr == VL_HDR_MSIX)
@@ -260,10 +256,9 @@ int vpci_modern_access(struct virtio_dev *vd, uint64_t off, int size,
 	} else if (off >= VM_NOTIFY && off < VM_NOTIFY + VM_NOTIFY_MULT *
 	    (uint64_t)vd->nq) {
 		/* Notifications that did not go through the ioeventfd. */
-		if (write) {
-			atomic_fetch_add(&vd->slow_kicks, 1);
-			vpci_kick(&vd->q[(off - VM_NOTIFY) / VM_NOTIFY_MULT]);
-		} else
+		if (write)
+			vpci_notify(vd, (off - VM_NOTIFY) / VM_NOTIFY_MULT);
+		else
 			*val = 0;
 	} else if (!write) {
 		*val = 0;

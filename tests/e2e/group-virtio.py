@@ -4,7 +4,9 @@ with the stock kernel: PCI ids, the hw_random core picking it, reads that
 need its interrupt, delivered by MSI-X (default), with -W (no MSI-X: Linux's
 virtio_pci then uses INTx, as it does not use plain MSI), with pci=nomsi
 (INTx), and through the legacy interface (virtio_pci.force_legacy=1); a
-function-level reset (Advanced Features capability) from the guest.
+function-level reset (Advanced Features capability) from the guest.  The
+modern driver notifies through the I/O port its first notification
+capability names (it requests I/O BAR 0 as "virtio-pci-modern").
 """
 
 import os
@@ -19,7 +21,8 @@ SCRIPT = ("lspci -n; echo RNG=$(cat /sys/class/misc/hw_random/rng_current);"
           " echo FEAT=$(cat /sys/bus/virtio/devices/virtio0/features);"
           " echo MSIMODE=$(cat /sys/bus/pci/devices/0000:00:04.0/msi_irqs/*"
           " 2>/dev/null | sort -u);"
-          " grep virtio /proc/interrupts; %secho END-OF-CHECKS; exit\n")
+          " grep virtio /proc/interrupts; grep -o 'virtio-pci-.*' /proc/ioports;"
+          " %secho END-OF-CHECKS; exit\n")
 # A function-level reset through the Advanced Features capability (the
 # only reset method Linux finds for a device on the root bus), then the
 # driver again: the device works after it.
@@ -109,6 +112,9 @@ def check_msix():
     report("msix-modern-interface", feat_bit(out, 32) == "1",
            "VERSION_1 not negotiated: %s" % feat_bit(out, 32))
     check_ioeventfd("msix", out)
+    report("msix-notify-through-port", re.search(
+        r"^virtio-pci-modern\r?$", out, re.M) is not None,
+        "no I/O region of virtio-pci-modern in /proc/ioports")
     m = re.search(r"RM=(\S*)", out)
     report("flr-reset-method", m is not None and m.group(1) == "af_flr",
            "reset_method %s" % (m.group(1) if m else "missing"))
@@ -151,7 +157,7 @@ def check_legacy():
 
 
 if __name__ == "__main__":
-    plan(23)
+    plan(24)
     check_msix()
     check_no_msix()
     check_intx()

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus/mmio.h"
 #include "bus/pci.h"
@@ -19,6 +20,7 @@
 #include "config.h"
 #include "platform/mptable.h"
 #include "virtio/virtio.h"
+#include "virtio/pci_priv.h"
 #include "vmm/irq.h"
 #include "vmm/vm.h"
 
@@ -795,6 +797,54 @@ static void test_virtio_pci_cfg_cap(void **state)
 	assert_int_equal(cfgr(4, c + 16, 4), 0);
 }
 
+/* Two notification capabilities, the legacy notify port first (multiplier
+ * 0), then the memory BAR's; a modern driver's queue index written to the
+ * port kicks that queue, a bad index nothing, and the port does not make
+ * the driver a legacy one (FEATURES_OK still wants VERSION_1). */
+static void test_virtio_pio_notify(void **state)
+{
+	unsigned c[2], n = 0, p;
+	struct virtio_dev *vd;
+	uint64_t cnt = 0;
+	uint32_t v;
+
+	(void)state;
+	BUILD("4,virtio-rnd");
+	for (p = cfgr(4, PCIR_CAP_PTR, 1); p != 0 && n < 48;
+	    p = cfgr(4, p + 1, 1))
+		if (cfgr(4, p, 1) == 0x09 && cfgr(4, p + 3, 1) == 2) {
+			assert_true(n < 2);
+			c[n++] = p;
+		}
+	assert_int_equal(n, 2);
+	assert_int_equal(cfgr(4, c[0] + 2, 1), 20);
+	assert_int_equal(cfgr(4, c[0] + 4, 1), 0);		/* BAR 0 */
+	assert_int_equal(cfgr(4, c[0] + 8, 4), 0x10);
+	assert_int_equal(cfgr(4, c[0] + 12, 4), 2);
+	assert_int_equal(cfgr(4, c[0] + 16, 4), 0);
+	assert_int_equal(cfgr(4, c[1] + 4, 1), 4);		/* BAR 4 */
+	assert_int_equal(cfgr(4, c[1] + 8, 4), 0x3000);
+	assert_int_equal(cfgr(4, c[1] + 16, 4), 4);
+
+	vd = pci_find(0, 4, 0)->softc;
+	cfgw(4, PCIR_COMMAND, 2, PCIM_CMD_MEMEN | PCIM_CMD_PORTEN);
+	mwr(COMMON(0x14), 1, 1 | 2);
+	v = 1;				/* virtio-rnd has queue 0 only */
+	assert_int_equal(pio_dispatch(0x2000 + 0x10, 2, false, &v), PIO_OK);
+	assert_int_equal(atomic_load(&vd->slow_kicks), 0);
+	assert_int_equal(read(vd->q[0].efd, &cnt, sizeof(cnt)), -1);
+	v = 0;
+	assert_int_equal(pio_dispatch(0x2000 + 0x10, 2, false, &v), PIO_OK);
+	assert_int_equal(atomic_load(&vd->slow_kicks), 1);
+	assert_int_equal(read(vd->q[0].efd, &cnt, sizeof(cnt)), 8);
+	assert_int_equal(cnt, 1);
+	/* still a modern driver: no FEATURES_OK without VERSION_1 */
+	mwr(COMMON(0x08), 4, 0);
+	mwr(COMMON(0x0c), 4, 1u << VIRTIO_RING_F_EVENT_IDX);
+	mwr(COMMON(0x14), 1, 1 | 2 | 8);
+	assert_int_equal(mrd(COMMON(0x14), 1), 3);
+}
+
 int run_pcidev_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -817,6 +867,7 @@ int run_pcidev_tests(void)
 		T(test_virtio_queue_setup),
 		T(test_virtio_legacy_queue),
 		T(test_virtio_pci_cfg_cap),
+		T(test_virtio_pio_notify),
 #undef T
 	};
 	return cmocka_run_group_tests_name("pci devices", tests, NULL, NULL);
