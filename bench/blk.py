@@ -17,6 +17,7 @@ from vmlib import Console, wait_exit  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmmmem import (PIN, Sampler, confine, cpu_ticks, cpu_us,  # noqa: E402
+                     kvm_counts, per_unit,
                      pin_vcpus)
 
 KERNEL = os.environ["KERNEL"]
@@ -78,10 +79,12 @@ def run_vmm(name, rnd):
     pin_vcpus(proc.pid)
     for job, args, kind, unit in JOBS:
         cpu0 = cpu_ticks(proc.pid)
+        k0 = kvm_counts()
         proc.stdin.write(("echo @@B; %s %s 2>&1; echo @@E\n"
                           % (FIO, args)).encode())
         proc.stdin.flush()
         m = con.expect(rb"(?s)@@B\r?\n(.*?)@@E", RUNTIME + 120)
+        k1 = kvm_counts()
         line = ""
         if m:
             for ln in m.group(1).decode(errors="replace").splitlines():
@@ -102,6 +105,10 @@ def run_vmm(name, rnd):
         nreq = float(iops) * RUNTIME
         if us is not None and nreq > 0:
             res[job + "/cpu"] = us / nreq
+        # The guest's exits per request (fio's start and end count too).
+        ex = per_unit(k0, k1, nreq)
+        if ex is not None:
+            res[job + "/exits"], res[job + "/emul"] = ex
         print("%s %-18s %10.1f %s" % (name, job, v, unit), flush=True)
     res["mem"] = mem.stop()
     proc.stdin.write(b"exit\n")
@@ -126,8 +133,8 @@ def main():
     out = {}
     for v in ORDER:
         out[v] = {}
-        for job in [j[0] for j in JOBS] + [j[0] + "/cpu" for j in JOBS] + \
-                ["mem"]:
+        for job in [j[0] + x for j in JOBS
+                    for x in ("", "/cpu", "/exits", "/emul")] + ["mem"]:
             vals = [r[job] for r in runs[v] if job in r]
             if vals:
                 out[v][job] = (max(vals) if job == "mem"
@@ -163,6 +170,13 @@ def main():
                      "%.0f" % out[v][j[0] + "/cpu"] if j[0] + "/cpu" in out[v]
                      else "n/a" for j in JOBS)) for v in ORDER) +
                  "  (jobs in the order above)")
+    lines.append("Guest exits per request (the test host's KVM; in "
+                 "parentheses the instructions it emulated), median: " +
+                 "; ".join("%s %s" % (v, " ".join(
+                     "%.1f (%.1f)" % (out[v][j[0] + "/exits"],
+                                      out[v][j[0] + "/emul"])
+                     if j[0] + "/exits" in out[v] else "n/a" for j in JOBS))
+                     for v in ORDER) + "  (jobs in the order above)")
     lines.append("VMM's own memory (RSS minus guest RAM, peak during the "
                  "jobs): " + ", ".join("%s %s KiB" % (
                      v, out[v].get("mem", "n/a")) for v in ORDER))

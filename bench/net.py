@@ -44,6 +44,7 @@ from vmlib import (BHYVE, INITRD, KERNEL, LOGDIR, Console,  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmmmem import (PIN, Sampler, confine, cpu_ticks, cpu_us,  # noqa: E402
+                     kvm_counts, per_unit,
                      pin_vcpus)
 
 HOST = "192.168.77.1"
@@ -169,7 +170,8 @@ def bench(name, rnd=0):
             return None
         return con.expect(marker.encode(), timeout)
 
-    res = {"up": [], "down": [], "upcpu": [], "downcpu": []}
+    res = {"up": [], "down": [], "upcpu": [], "downcpu": [], "upex": [],
+           "downex": []}
     # (The test host stops a run that prints nothing for 300 s.)
     if con.expect(rb"BHYVE-GUEST-SCRIPT", 200) is None:
         print("bench: %s's guest did not come up (console log %s)" % (
@@ -187,12 +189,16 @@ def bench(name, rnd=0):
     for i in range(REPS):
         out = {}
         cpu0 = cpu_ticks(proc.pid)
+        k0 = kvm_counts()
         http_get(nbytes, out)
         us = cpu_us(cpu0, cpu_ticks(proc.pid))
+        ex = per_unit(k0, kvm_counts(), MB)
         if out.get("n") == nbytes and out["s"] > 0:
             res["up"].append(nbytes / out["s"] / 1e6)
             if us is not None:
                 res["upcpu"].append(us / MB)
+            if ex is not None:
+                res["upex"].append(ex)
         else:
             print("bench: %s guest->host transfer failed: %s" % (
                 name, out.get("error", "%s of %d bytes" % (out.get("n"),
@@ -209,11 +215,13 @@ def bench(name, rnd=0):
             break
         out = {}
         cpu0 = cpu_ticks(proc.pid)
+        k0 = kvm_counts()
         t = http_serve(HTTP_PORT + 1 + i, nbytes, out)
         run("wget -q -O /dev/null http://%s:%d/down; echo DOWN-DONE-%d"
             % (HOST, HTTP_PORT + 1 + i, i), "DOWN-DONE-%d" % i, 150)
         t.join(10)
         us = cpu_us(cpu0, cpu_ticks(proc.pid))
+        ex = per_unit(k0, kvm_counts(), MB)
         if "s" not in out:
             print("bench: %s host->guest transfer failed: %s" % (
                 name, out.get("error", "no result")), flush=True)
@@ -224,6 +232,8 @@ def bench(name, rnd=0):
         res["down"].append(nbytes / out["s"] / 1e6)
         if us is not None:
             res["downcpu"].append(us / MB)
+        if ex is not None:
+            res["downex"].append(ex)
         print("bench: %s transfer %d done" % (name, i), flush=True)
     # The guest's view: its interface counters (a TSO frame counts once,
     # at its full length) and the virtio interrupts it took.
@@ -270,7 +280,8 @@ def main():
              "%-8s %14s %14s" % ("vmm", "guest->host", "host->guest")]
     # Rounds alternate the VMMs (one boot each per round): the test host's
     # speed drifts during a run; the medians are over every transfer.
-    got = {v: {"up": [], "down": [], "upcpu": [], "downcpu": [], "mem": 0,
+    got = {v: {"up": [], "down": [], "upcpu": [], "downcpu": [], "upex": [],
+               "downex": [], "mem": 0,
                "frames": [], "secs": 0.0} for v in VMMS}
     for rnd in range(ROUNDS):
         for v in VMMS:
@@ -282,7 +293,7 @@ def main():
                 g["lost"] = g.get("lost", 0) + 1
             if r is None:
                 continue
-            for k in ("up", "down", "upcpu", "downcpu"):
+            for k in ("up", "down", "upcpu", "downcpu", "upex", "downex"):
                 g[k] += r[k]
             g["mem"] = max(g["mem"], r.get("mem") or 0)
             if r.get("frames"):
@@ -306,6 +317,13 @@ def main():
                          "median): guest->host %.0f us, host->guest %.0f us"
                          % ("", statistics.median(g["upcpu"]),
                             statistics.median(g["downcpu"])))
+        if g["upex"] and g["downex"]:
+            u, d = (tuple(statistics.median(x[i] for x in g[k])
+                          for i in (0, 1)) for k in ("upex", "downex"))
+            lines.append("%-8s guest exits per MiB (the test host's KVM; "
+                         "emulated instructions among them), median: "
+                         "guest->host %.1f (%.1f), host->guest %.1f (%.1f)"
+                         % (("",) + u + d))
         for f in g["frames"]:
             lines.append("%-8s %s" % ("", f))
     for b in ("bhyve", "bhyve-b"):

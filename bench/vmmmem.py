@@ -4,8 +4,10 @@ Memory (Sampler): its RSS minus the guest-RAM mapping(s) (mappings at
 least 90% as large as the guest memory, as in bench/boot.sh), sampled from
 /proc/PID/smaps every 0.2 s by a thread; the peak is kept.  Sampling can
 miss a short peak.  CPU time (cpu_ticks, cpu_us): of its threads but
-the vCPU threads, from /proc/PID/task.  Placement (confine, pin_vcpus):
-the benchmarks' default pinning, BENCH_PIN."""
+the vCPU threads, from /proc/PID/task.  Guest exits (kvm_counts,
+per_unit): the test host's KVM counters in debugfs, which count every VM's
+exits; the benchmarks run one VM at a time.  Placement (confine,
+pin_vcpus): the benchmarks' default pinning, BENCH_PIN."""
 
 import os
 import re
@@ -96,6 +98,30 @@ def cpu_us(before, after):
     if before is None or after is None:
         return None
     return cpu_delta(before, after) * 1e6 / TICKS
+
+
+KVM_STATS = "/sys/kernel/debug/kvm"
+
+
+def kvm_counts():
+    """(exits, emulated instructions) so far, from the KVM the VMMs run
+    on (debugfs, mounted when missing), or None."""
+    if not os.path.isdir(KVM_STATS):
+        os.system("mountpoint -q /sys/kernel/debug || "
+                  "mount -t debugfs none /sys/kernel/debug 2>/dev/null")
+    try:
+        return tuple(int(open(os.path.join(KVM_STATS, f)).read())
+                     for f in ("exits", "insn_emulation"))
+    except (OSError, ValueError):
+        return None
+
+
+def per_unit(before, after, units):
+    """(exits, emulated instructions) per unit of work between two
+    kvm_counts() samples, or None."""
+    if before is None or after is None or units <= 0:
+        return None
+    return tuple((b - a) / units for a, b in zip(before, after))
 
 
 PIN = os.environ.get("BENCH_PIN", "1") == "1"
