@@ -258,6 +258,7 @@ static int run_vm(void)
 	    &vm->vmexit_on_pause) != 0 ||
 	    config_get_bool("destroy_on_poweroff", false, &b) != 0 ||
 	    config_get_bool("virtio_msix", true, &b) != 0 ||
+	    config_get_bool("virtio.pio_notify", false, &b) != 0 ||
 	    config_get_bool("boot.decompress", false, &decompress) != 0 ||
 	    config_get_bool("acpi_tables", true, &acpi) != 0 ||
 	    numa_read(&numa, memsize, vm->topo.cpus) != 0)

@@ -1,12 +1,13 @@
 /* Transitional virtio PCI transport (virtio.h): legacy registers in I/O
  * BAR 0, MSI-X table in BAR 1 (or an MSI capability with -W), virtio 1.x
- * capabilities in 64-bit memory BAR 4.  The first notification
+ * capabilities in 64-bit memory BAR 4.  With virtio.pio_notify=true (off
+ * by default, as QEMU's modern-pio-notify) a first notification
  * capability points modern drivers at the legacy queue-notify port in BAR
- * 0 (multiplier 0: every queue writes its index there), as QEMU's
- * modern-pio-notify does: a port write exits with its port and value
- * decoded, where a memory write makes KVM fetch and emulate the guest's
- * instruction (AMD without decode assists, nested hypervisors).  The
- * memory-BAR notification capability follows for drivers that want one.
+ * 0 (multiplier 0: every queue writes its index there): a port write exits
+ * with its port and value decoded, where a memory write makes KVM fetch
+ * and emulate the guest's instruction (AMD without decode assists, nested
+ * hypervisors).  The memory-BAR notification capability follows for
+ * drivers that want one.
  *
  * Locking: vd->lock guards the transport registers (status, features,
  * queue selection and setup, vectors, ioeventfd registrations) and is held
@@ -434,7 +435,7 @@ int virtio_pci_init(struct vm *vm, struct pci_devinst *pi,
     const struct virtio_ops *ops, void *sc, struct virtio_dev **out)
 {
 	struct virtio_dev *vd;
-	bool msix = true;
+	bool msix = true, pio_notify = false;
 	uint64_t lsize;
 
 	if (ops->nqueues == 0 || ops->nqueues > VIRTIO_MAX_QUEUES ||
@@ -442,7 +443,8 @@ int virtio_pci_init(struct vm *vm, struct pci_devinst *pi,
 	    (ops->qsize & (ops->qsize - 1)) != 0 ||
 	    ops->cfgsize > 256 || ops->notify == NULL)
 		return fail("%s: bad virtio device description", pi->name);
-	if (config_get_bool("virtio_msix", true, &msix) != 0)
+	if (config_get_bool("virtio_msix", true, &msix) != 0 ||
+	    config_get_bool("virtio.pio_notify", false, &pio_notify) != 0)
 		return -1;
 	vd = calloc(1, sizeof(*vd) + ops->nqueues * sizeof(vd->q[0]));
 	if (vd == NULL)
@@ -499,8 +501,8 @@ int virtio_pci_init(struct vm *vm, struct pci_devinst *pi,
 	    add_vcap(pi, VIRTIO_PCI_CAP_ISR_CFG, VM_ISR, 1, false) == 0 ||
 	    add_vcap(pi, VIRTIO_PCI_CAP_DEVICE_CFG, VM_DEVCFG,
 	    ops->cfgsize ? ops->cfgsize : 4, false) == 0 ||
-	    add_vcap_bar(pi, VIRTIO_PCI_CAP_NOTIFY_CFG, BAR_LEGACY,
-	    VL_QUEUE_NOTIFY, 2, true, 0) == 0 ||
+	    (pio_notify && add_vcap_bar(pi, VIRTIO_PCI_CAP_NOTIFY_CFG,
+	    BAR_LEGACY, VL_QUEUE_NOTIFY, 2, true, 0) == 0) ||
 	    add_vcap(pi, VIRTIO_PCI_CAP_NOTIFY_CFG, VM_NOTIFY,
 	    VM_NOTIFY_MULT * vd->nq, true) == 0 ||
 	    (vd->pcicfg = add_vcap(pi, VIRTIO_PCI_CAP_PCI_CFG, 0, 0,

@@ -2,8 +2,8 @@
  * -console ...).  The transport (virtio/pci.c) is transitional: a legacy
  * interface in I/O BAR 0 (FreeBSD guests, old Linux) and the virtio 1.x
  * interface in 64-bit memory BAR 4 (common, notify, ISR and device-config
- * capabilities; a first notify capability sends modern drivers to the
- * legacy notify port in BAR 0), with MSI-X (table and PBA in BAR 1) or MSI (-W,
+ * capabilities; with virtio.pio_notify=true a first notify capability
+ * sends modern drivers to the legacy notify port in BAR 0), with MSI-X (table and PBA in BAR 1) or MSI (-W,
  * virtio_msix=false) or INTx.  PCI IDs: vendor 1af4, device 0x1000 +
  * (type-specific legacy id), subsystem device = virtio device type.
  *
