@@ -327,9 +327,9 @@ static int bar_access(struct pci_devinst *pi, int bar, uint64_t off, int size,
 	struct virtio_dev *vd = pi->softc;
 	int r;
 
-	/* Notifications need no lock: they only write an eventfd.  The
-	 * legacy notify register is the modern drivers' too (see the top):
-	 * it does not mark the driver as a legacy one. */
+	/* Notifications need no lock: they only write an eventfd.  With
+	 * virtio.pio_notify the legacy notify register is the modern
+	 * drivers' too (see the top): it does not mark the driver legacy. */
 	if (bar == BAR_MODERN && write && off >= VM_NOTIFY)
 		return vpci_modern_access(vd, off, size, write, val);
 	if (bar == BAR_LEGACY && write && off == VL_QUEUE_NOTIFY &&

@@ -3,8 +3,8 @@
  * interface in I/O BAR 0 (FreeBSD guests, old Linux) and the virtio 1.x
  * interface in 64-bit memory BAR 4 (common, notify, ISR and device-config
  * capabilities; with virtio.pio_notify=true a first notify capability
- * sends modern drivers to the legacy notify port in BAR 0), with MSI-X (table and PBA in BAR 1) or MSI (-W,
- * virtio_msix=false) or INTx.  PCI IDs: vendor 1af4, device 0x1000 +
+ * sends modern drivers to the legacy notify port in BAR 0), with MSI-X
+ * (table and PBA in BAR 1) or MSI (-W, virtio_msix=false) or INTx.  PCI IDs: vendor 1af4, device 0x1000 +
  * (type-specific legacy id), subsystem device = virtio device type.
  *
  * A device model:

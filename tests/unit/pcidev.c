@@ -756,17 +756,29 @@ static void test_virtio_legacy_queue(void **state)
 	assert_int_equal(v, 0);
 }
 
+/* The virtio capabilities of a cfg_type in slot 4, in list order (at
+ * most max of them; their offsets in c); returns how many. */
+static unsigned vcaps(uint8_t type, unsigned *c, unsigned max)
+{
+	unsigned n = 0, p, hops = 0;
+
+	for (p = cfgr(4, PCIR_CAP_PTR, 1); p != 0 && hops++ < 48;
+	    p = cfgr(4, p + 1, 1))
+		if (cfgr(4, p, 1) == 0x09 && cfgr(4, p + 3, 1) == type) {
+			assert_true(n < max);
+			c[n++] = p;
+		}
+	return n;
+}
+
 /* The PCI configuration access capability reaches the BARs. */
 static void test_virtio_pci_cfg_cap(void **state)
 {
-	unsigned c = 0, p;
+	unsigned c;
 
 	(void)state;
 	BUILD("4,virtio-rnd");
-	for (p = cfgr(4, PCIR_CAP_PTR, 1); p != 0; p = cfgr(4, p + 1, 1))
-		if (cfgr(4, p, 1) == 0x09 && cfgr(4, p + 3, 1) == 5)
-			c = p;
-	assert_int_not_equal(c, 0);
+	assert_int_equal(vcaps(5, &c, 1), 1);
 	assert_int_equal(cfgr(4, c + 2, 1), 20);
 	/* num_queues in the common configuration of BAR 4, 2 bytes;
 	 * works without memory decoding */
@@ -797,19 +809,6 @@ static void test_virtio_pci_cfg_cap(void **state)
 	assert_int_equal(cfgr(4, c + 16, 4), 0);
 }
 
-/* The notification capabilities (type 2) of slot 4, in list order. */
-static unsigned notify_caps(unsigned c[2])
-{
-	unsigned n = 0, p, hops = 0;
-
-	for (p = cfgr(4, PCIR_CAP_PTR, 1); p != 0 && hops++ < 48;
-	    p = cfgr(4, p + 1, 1))
-		if (cfgr(4, p, 1) == 0x09 && cfgr(4, p + 3, 1) == 2) {
-			assert_true(n < 2);
-			c[n++] = p;
-		}
-	return n;
-}
 
 /* By default one notification capability, in the memory BAR. */
 static void test_virtio_mem_notify(void **state)
@@ -818,7 +817,7 @@ static void test_virtio_mem_notify(void **state)
 
 	(void)state;
 	BUILD("4,virtio-rnd");
-	assert_int_equal(notify_caps(c), 1);
+	assert_int_equal(vcaps(2, c, 2), 1);
 	assert_int_equal(cfgr(4, c[0] + 4, 1), 4);
 	assert_int_equal(cfgr(4, c[0] + 8, 4), 0x3000);
 	assert_int_equal(cfgr(4, c[0] + 16, 4), 4);
@@ -839,7 +838,7 @@ static void test_virtio_pio_notify(void **state)
 	(void)state;
 	assert_int_equal(config_set("virtio.pio_notify", "true"), 0);
 	BUILD("4,virtio-rnd");
-	assert_int_equal(notify_caps(c), 2);
+	assert_int_equal(vcaps(2, c, 2), 2);
 	assert_int_equal(cfgr(4, c[0] + 2, 1), 20);
 	assert_int_equal(cfgr(4, c[0] + 4, 1), 0);		/* BAR 0 */
 	assert_int_equal(cfgr(4, c[0] + 8, 4), 0x10);
