@@ -12,7 +12,6 @@ go through io_uring, so both data paths carry guest traffic.
 import hashlib
 import os
 import re
-import subprocess
 import time
 
 from vmlib import *  # noqa: F401,F403
@@ -28,11 +27,8 @@ class Guest:
         args = bhyve_args(*extra, cmdline="console=ttyS0 bhyvetest=script "
                           + MODS)
         self.t0 = time.time()
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self.con = Console(self.proc.stdout.fileno(), name + ".log")
-        self.up = self.con.expect(rb"BHYVE-GUEST-SCRIPT\r?\n") is not None
+        self.proc, self.con, m = boot_until(name, piped(args))
+        self.up = m is not None
         self.n = 0
         print("  (%s: up=%s after %.1f s%s)" % (
             name, self.up, time.time() - self.t0,

@@ -10,7 +10,6 @@ does it (a link to the vportNpM device named by /sys/.../name), so the
 names come from the device's PORT_NAME messages."""
 
 import os
-import pty
 import signal
 import socket
 import subprocess
@@ -54,19 +53,21 @@ def closed_by_peer(s, timeout=10):
 def check_console():
     d = tempfile.mkdtemp(prefix="vtcon-")
     pa, pb = os.path.join(d, "alpha.sock"), os.path.join(d, "beta.sock")
-    master, slave = pty.openpty()
     args = bhyve_args("-s", "4,virtio-console,alpha=%s,beta=%s" % (pa, pb),
                       cmdline="console=ttyS0 bhyvetest=shell "
                       "bhyvemods=virtio_pci,virtio_console")
-    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave,
-                            start_new_session=True)
-    con = Console(master, "console.log")
-    end = time.time() + 10
-    while time.time() < end and not (os.path.exists(pa) and os.path.exists(pb)):
-        time.sleep(0.1)
+    tty = {}
+
+    def spawn(log):
+        fresh_pty(tty)
+        p = subprocess.Popen(args, stdin=tty["slave"], stdout=tty["slave"],
+                             stderr=tty["slave"], start_new_session=True)
+        return p, Console(tty["master"], log)
+    proc, con, up = boot_until("console", spawn, rb"BHYVE-GUEST-SHELL")
+    master, slave = tty["master"], tty["slave"]
+    # bhyve listens before the guest runs: the files exist by now.
     report("socket-files-created", os.path.exists(pa) and os.path.exists(pb),
            "no %s or %s" % (pa, pb))
-    up = con.expect(rb"BHYVE-GUEST-SHELL")
     report("guest-boots-with-console", up is not None, "no shell marker")
     if up is None:
         kill_with_dump(proc, con)

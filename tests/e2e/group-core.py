@@ -5,7 +5,6 @@ terminal restore, PVH vmlinux above 4 GiB, a pty backend, pinning, SIGTERM.
 """
 
 import os
-import pty
 import re
 import signal
 import subprocess
@@ -20,15 +19,20 @@ def check_boot_shell():
     bzImage), interactively: a pty is the terminal; what
     the user types reaches the guest; raw mode while running; the terminal
     is restored; guest reboot ends bhyve with status 0."""
-    master, slave = pty.openpty()
-    before = termios.tcgetattr(slave)
     args = bhyve_args("-o", "boot.decompress=true", cpus="2", mem="512M",
                       cmdline="console=ttyS0 bhyvetest=shell")
     t0 = time.time()
-    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave,
-                            start_new_session=True)
-    con = Console(master, "boot-shell.log")
-    up = con.expect(rb"BHYVE-GUEST-UP uname=(\S+) cpus=(\d+) ")
+    tty = {}
+
+    def spawn(log):
+        fresh_pty(tty)
+        tty["before"] = termios.tcgetattr(tty["slave"])
+        p = subprocess.Popen(args, stdin=tty["slave"], stdout=tty["slave"],
+                             stderr=tty["slave"], start_new_session=True)
+        return p, Console(tty["master"], log)
+    proc, con, up = boot_until("boot-shell", spawn,
+                               rb"BHYVE-GUEST-UP uname=(\S+) cpus=(\d+) ")
+    master, slave, before = tty["master"], tty["slave"], tty["before"]
     report("stock-kernel-boots", up is not None, "no BHYVE-GUEST-UP marker")
     if up is None:
         kill_with_dump(proc, con)
@@ -101,15 +105,18 @@ def check_pvh_vmlinux():
 def check_tty_backend():
     """COM1 on a pty pair (-l com1,/dev/pts/N), the kernel's own
     decompressor (the default), vCPU pinning; SIGTERM then stops bhyve."""
-    master, slave = pty.openpty()
-    path = os.ttyname(slave)
-    args = bhyve_args("-p", "0:1", com1=path,
-                      cmdline="console=ttyS0 bhyvetest=shell")
-    log = open(os.path.join(LOGDIR, "tty-backend.stderr"), "wb")
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                            stdout=log, stderr=subprocess.STDOUT)
-    con = Console(master, "tty-backend.log")
-    up = con.expect(rb"BHYVE-GUEST-SHELL")
+    tty = {}
+
+    def spawn(log):
+        fresh_pty(tty)
+        args = bhyve_args("-p", "0:1", com1=os.ttyname(tty["slave"]),
+                          cmdline="console=ttyS0 bhyvetest=shell")
+        err = open(os.path.join(LOGDIR, log[:-4] + ".stderr"), "wb")
+        p = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                             stdout=err, stderr=subprocess.STDOUT)
+        return p, Console(tty["master"], log)
+    proc, con, up = boot_until("tty-backend", spawn, rb"BHYVE-GUEST-SHELL")
+    master, slave = tty["master"], tty["slave"]
     report("tty-backend-output", up is not None, "no shell marker on the pty")
     th = threads(proc.pid)
     report("vcpu-pinning", th.get("vcpu 0") == "1", "vcpu 0 allowed on %s"

@@ -182,11 +182,9 @@ class Session:
     """A script-mode guest driven step by step."""
 
     def __init__(self, name, args):
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self.con = Console(self.proc.stdout.fileno(), name + ".log")
-        self.up = self.con.expect(rb"BHYVE-GUEST-SCRIPT") is not None
+        self.proc, self.con, m = boot_until(name, piped(args),
+                                            rb"BHYVE-GUEST-SCRIPT")
+        self.up = m is not None
 
     def run(self, cmd, marker, timeout=120):
         """Send cmd; return the text before `marker` (or None)."""

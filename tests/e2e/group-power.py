@@ -9,9 +9,7 @@ once), and -H: an idle vCPU thread rests with it and stays busy without it
 """
 
 import os
-import re
 import signal
-import subprocess
 import time
 
 from vmlib import *  # noqa: F401,F403
@@ -25,13 +23,11 @@ class Guest:
     def __init__(self, name, args):
         self.name = name
         self.t0 = time.time()
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self.con = Console(self.proc.stdout.fileno(), name + ".log")
+        self.proc, self.con, m = boot_until(name, piped(args))
+        self.is_up = m is not None
 
     def up(self):
-        return self.con.expect(rb"BHYVE-GUEST-SCRIPT\r?\n") is not None
+        return self.is_up
 
     def run(self, cmds):
         self.proc.stdin.write(cmds.encode())
@@ -81,6 +77,13 @@ def check_acpid_and_clocks():
     g = Guest("power-acpid", bhyve_args(
         cpus="2", cmdline="console=ttyS0 bhyvetest=script bhyveacpid=1"))
     report("acpi-guest-up", g.up(), "no script marker")
+    if not g.up():
+        for n in ("clocksource-hpet-available", "clocksource-acpi_pm-available",
+                  "clocksource-hpet-keeps-time", "clocksource-acpi_pm-keeps-time",
+                  "sigterm-acpid-status-1", "sigterm-acpid-bounded"):
+            report(n, False, "no script marker")
+        kill_with_dump(g.proc, g.con)
+        return
     g.run("echo CS=$(cat %s/available_clocksource)\n" % CS)
     m = g.expect(rb"CS=([^\r\n]*)\r?\n")
     avail = m.group(1).decode() if m else ""

@@ -19,7 +19,6 @@ import re
 import signal
 import socket
 import struct
-import subprocess
 import tempfile
 import time
 
@@ -115,20 +114,6 @@ def vmflags(pid, size_kb):
     return "no %d kB mapping" % size_kb
 
 
-def children(pid):
-    try:
-        return [int(x) for x in
-                open("/proc/%d/task/%d/children" % (pid, pid)).read().split()]
-    except OSError:
-        return []
-
-
-def start(name, args, env):
-    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=env)
-    return proc, Console(proc.stdout.fileno(), name + ".log")
-
-
 def run_script(proc, con):
     """Type SCRIPT once the guest's script shell is up; return its output
     and the host time when the RTC was read."""
@@ -160,8 +145,8 @@ def check_topology_and_strings():
         cpus="cpus=8,sockets=2,cores=2,threads=2", mem="512M",
         cmdline="console=ttyS0 bhyvetest=script", name="smbvm")
     t0 = time.time()
-    proc, con = start("smbios-topology", args, env)
-    up = con.expect(rb"BHYVE-GUEST-UP .*cpus=(\d+) ")
+    proc, con, up = boot_until("smbios-topology", piped(args, env),
+                               rb"BHYVE-GUEST-UP .*cpus=(\d+) ")
     up2 = up is not None and con.expect(rb"BHYVE-GUEST-SCRIPT", 60)
     report("smp8-boots", bool(up2), "no script marker")
     if not up2:
@@ -217,8 +202,8 @@ def check_monitor_defaults():
     args = bhyve_args("-M", "-C", "-o", "rundir=" + rundir, cpus="2", mem="256M",
                       cmdline="console=ttyS0 bhyvetest=script", name="monvm")
     t0 = time.time()
-    proc, con = start("smbios-monitor", args, env)
-    up = con.expect(rb"BHYVE-GUEST-SCRIPT")
+    proc, con, up = boot_until("smbios-monitor", piped(args, env),
+                               rb"BHYVE-GUEST-SCRIPT")
     report("monitor-boots", up is not None, "no script marker")
     if up is None:
         kill_with_dump(proc, con)

@@ -20,7 +20,6 @@ between CPUs: the A/B for whether the hangs come with such moves.
 
 import os
 import pty
-import signal
 import subprocess
 import sys
 import threading
