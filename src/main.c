@@ -19,6 +19,7 @@
 #include "platform/pm.h"
 #include "platform/smbios.h"
 #include "util.h"
+#include "virtio/virtio.h"
 #include "vmm/vm.h"
 
 #include <ctype.h>
@@ -228,6 +229,7 @@ static int run_vm(void)
 	const char *kernel, *initrd, *cmdline;
 	uint64_t memsize;
 	bool mptable, decompress, acpi, b;
+	unsigned u;
 	static struct numa_config numa;
 	sigset_t sigs;
 	int sfd = -1, status;
@@ -259,6 +261,8 @@ static int run_vm(void)
 	    config_get_bool("destroy_on_poweroff", false, &b) != 0 ||
 	    config_get_bool("virtio_msix", true, &b) != 0 ||
 	    config_get_bool("virtio.pio_notify", false, &b) != 0 ||
+	    config_get_uint("virtio.poll_us", 0, 0,
+	    VIRTIO_POLL_US_MAX, &u) != 0 ||
 	    config_get_bool("boot.decompress", false, &decompress) != 0 ||
 	    config_get_bool("acpi_tables", true, &acpi) != 0 ||
 	    numa_read(&numa, memsize, vm->topo.cpus) != 0)

@@ -161,6 +161,14 @@ void warnx_raw(const char *fmt, ...)
 bool trace_on;
 static struct timespec trace_t0;
 
+uint64_t monotonic_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 void trace_init(void)
 {
 	const char *e = getenv("BHYVE_TRACE");

@@ -51,6 +51,9 @@ void warnx_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * lines "bhyve-trace: <ms since start> <what>" at boot milestones, and exit
  * statistics when the VM stops.  Costs nothing when off. */
 extern bool trace_on;
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t monotonic_ns(void);
+
 void trace_init(void);
 void trace_point(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

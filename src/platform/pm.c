@@ -25,14 +25,6 @@
 /* GPE0 bits that exist (bhyve: bit 0, the VM generation counter). */
 #define GPE0_VALID	0x01
 
-uint64_t monotonic_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static uint64_t pm_ticks(struct pm *pm)
 {
 	uint64_t d = pm->now_ns() - pm->base_ns;

@@ -92,6 +92,4 @@ int pm_init(struct vm *vm);
  * when pm_init() was not called). */
 enum pm_button pm_power_button(void);
 
-uint64_t monotonic_ns(void);
-
 #endif

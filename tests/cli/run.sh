@@ -120,6 +120,7 @@ bad bad-config-file 64 "cannot open configuration file '/nonexistent.conf'" -- -
 bad bad-config-line 64 "bad.conf:2: expected NAME=VALUE" -- -k "$here/bad.conf" vm
 bad bad-bool 4 "invalid boolean 'maybe' for 'x86.strictio'" -- -o x86.strictio=maybe $K $L vm
 bad pio-notify-bool 4 "invalid boolean 'maybe' for 'virtio.pio_notify'" -- -o virtio.pio_notify=maybe $K $L vm
+bad poll-us-range 4 "invalid value '1000001' for 'virtio.poll_us' .expected a number from 0 to 1000000." -- -o virtio.poll_us=1000001 $K $L vm
 bad undefined-reference 64 "refers to undefined 'nosuch'" -- -o 'boot.kernel=%(nosuch)' vm
 bad serial-backend 4 "lpc.com1.path: serial backend '/nonexistent/tty'" -- $K -s 31,lpc -l com1,/nonexistent/tty vm
 bad serial-not-tty 4 "serial backend '/dev/null' is not a terminal" -- $K -s 31,lpc -l com1,/dev/null vm

@@ -442,19 +442,21 @@ static void req(uint32_t hgpa, uint32_t type, uint64_t sector)
 	put_le(hgpa + 8, sector, 8);
 }
 
-static void test_device(void **state)
+/* The device in slot 4 on a fresh 1 MiB image, its queue 0 set up and
+ * DRIVER_OK, INTx (no MSI-X enabled); `setting` (NAME=VALUE or NULL) goes
+ * into the tree first.  Returns the image's fd; *pathp its name. */
+static int dev_up(const char *setting, char **pathp)
 {
 	char *path = strdup("/tmp/bhyve-unit-vblk-XXXXXX");
 	int fd = mkstemp(path);
 	char slot[128];
 	uint64_t lo;
-	uint8_t buf[4096];
-	uint16_t used = 0, head;
 
-	(void)state;
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, RAM), 0);
 	unit_reset_globals();
+	if (setting != NULL)
+		assert_int_equal(config_parse_assignment(setting), 0);
 	ram = calloc(1, RAM);
 	memset(&fakevm, 0, sizeof(fakevm));
 	fakevm.vm_fd = fakevm.kvm_fd = -1;
@@ -497,7 +499,27 @@ static void test_device(void **state)
 	mwr(COMMON(0x30), 8, USED);
 	mwr(COMMON(0x1c), 2, 1);
 	mwr(COMMON(0x14), 1, 0xf);
+	*pathp = path;
+	return fd;
+}
 
+static void dev_down(int fd, char *path)
+{
+	unit_reset_globals();	/* tears the device down */
+	free(ram);
+	close(fd);
+	unlink(path);
+	free(path);
+}
+
+static void test_device(void **state)
+{
+	char *path;
+	int fd = dev_up(NULL, &path);
+	uint8_t buf[4096];
+	uint16_t used = 0, head;
+
+	(void)state;
 	/* write 4 KiB at sector 8 (data split in two), read it back */
 	for (unsigned i = 0; i < 4096; i++)
 		ram[0x20000 + i] = (uint8_t)(i * 7 + 3);
@@ -577,12 +599,84 @@ static void test_device(void **state)
 	assert_int_equal(pread(fd, buf, 4096, 64 * 512), 4096);
 	assert_int_equal(buf[0], 0);
 	assert_int_equal(buf[4095], 0);
+	dev_down(fd, path);
+}
 
-	unit_reset_globals();	/* tears the device down */
-	free(ram);
-	close(fd);
-	unlink(path);
-	free(path);
+#define ISR (M64 + 0x1000)
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* A 4 KiB read of sector `sector` into 0x30000 + 4 KiB * i, status byte
+ * at 0x80100 + i, made available (not notified). */
+static void queue_read(unsigned i, uint64_t sector)
+{
+	req(0x10100 + 16 * i, VIRTIO_BLK_T_IN, sector);
+	add_chain((struct buf[]){ { 0x10100 + 16 * i, 16, false },
+	    { 0x30000 + 4096 * i, 4096, true }, { 0x80100 + i, 1, true } }, 3);
+	put_le(AVAIL + 2, avail_idx, 2);
+}
+
+/* Seconds from now until the ISR shows an interrupt (reading clears it). */
+static double isr_after(double t)
+{
+	while (mrd(ISR, 1) == 0 && now_s() - t < 5)
+		usleep(1000);
+	return now_s() - t;
+}
+
+/* virtio.poll_us: after a pass the I/O thread watches the ring; a request
+ * the driver adds meanwhile is taken without a notification, and the
+ * interrupt comes once, when the ring has stayed quiet that long. */
+static void test_poll(void **state)
+{
+	char *path;
+	int fd = dev_up("virtio.poll_us=500000", &path);
+	uint8_t img[8192];
+	double t;
+
+	(void)state;
+	/* In the page cache: both reads finish on the I/O thread's pass. */
+	for (unsigned i = 0; i < sizeof(img); i++)
+		img[i] = (uint8_t)(i * 13 + 1);
+	assert_int_equal(pwrite(fd, img, sizeof(img), 0), sizeof(img));
+	queue_read(0, 0);
+	mwr(NOTIFY0, 2, 0);
+	wait_used(1);
+	assert_int_equal(mrd(ISR, 1), 0);	/* held while it watches */
+	queue_read(1, 8);			/* no notification */
+	t = now_s();
+	wait_used(2);
+	assert_int_equal(ram[0x80101], VIRTIO_BLK_S_OK);
+	assert_memory_equal(ram + 0x30000, img, sizeof(img));
+	t = isr_after(t);
+	assert_true(t >= 0.45 && t < 5);	/* not before the quiet 0.5 s */
+	dev_down(fd, path);
+}
+
+/* By default (virtio.poll_us=0) the interrupt comes at once, and a
+ * request made available without a notification waits for one. */
+static void test_poll_off(void **state)
+{
+	char *path;
+	int fd = dev_up(NULL, &path);
+
+	(void)state;
+	queue_read(0, 0);
+	mwr(NOTIFY0, 2, 0);
+	wait_used(1);
+	assert_true(isr_after(now_s()) < 0.4);
+	queue_read(1, 8);
+	usleep(100000);
+	assert_int_equal(get_le(USED + 2, 2), 1);
+	mwr(NOTIFY0, 2, 0);
+	wait_used(2);
+	dev_down(fd, path);
 }
 
 int run_virtio_blk_tests(void)
@@ -596,6 +690,8 @@ int run_virtio_blk_tests(void)
 		cmocka_unit_test(test_default_id),
 		cmocka_unit_test(test_hostile_random),
 		cmocka_unit_test(test_device),
+		cmocka_unit_test(test_poll),
+		cmocka_unit_test(test_poll_off),
 	};
 	return cmocka_run_group_tests_name("virtio_blk", tests, NULL, NULL);
 }
