@@ -48,13 +48,18 @@
 #define VBLK_NIO	(2 * VBLK_QSIZE)
 #define VBLK_MAX_DWZ	(1u << 21)		/* sectors: 1 GiB */
 #define VBLK_CFG_SIZE	60
-/* Interrupt batching (vblk_process), opt-in: with virtio.poll_us=N (our
- * extension; 0, the default, turns it off) the I/O thread watches an
- * emptied queue for N us for the driver's next request before it raises
- * the interrupt.  It trades latency at queue depth 1 (each request waits
- * out the watch) for fewer interrupts and notifications at depth (README:
- * Performance).  Finished requests wait for their interrupt at most
- * VBLK_HOLD_NS, or four watches if longer. */
+/* Interrupt batching (vblk_process): the I/O thread watches an emptied
+ * queue for virtio.poll_us (our extension; 0 turns it off) for the
+ * driver's next request before it raises the interrupt.  After
+ * VBLK_FUTILE_PASSES passes in a row whose watch found nothing (a driver
+ * that waits for each request, queue depth 1, only waits it out) the
+ * watch stops; then every VBLK_PROBE_PASSES-th pass that finished requests
+ * watches once, and one that finds a request starts it again.  Finished
+ * requests wait for their interrupt at most VBLK_HOLD_NS, or four watches
+ * if longer. */
+#define VBLK_POLL_US_DEF	200
+#define VBLK_FUTILE_PASSES	8
+#define VBLK_PROBE_PASSES	64
 #define VBLK_HOLD_NS		200000
 
 /* virtio_blk_config offsets */
@@ -129,8 +134,12 @@ struct vblk {
 	pthread_mutex_t mtx;
 	struct vblk_io *free;
 	bool stalled;
-	uint64_t quiet_ns;	/* virtio.poll_us */
-	uint64_t hold_ns;	/* VBLK_HOLD_NS, at least 4 * quiet_ns */
+	uint64_t quiet_max;	/* virtio.poll_us */
+	uint64_t hold_ns;	/* VBLK_HOLD_NS, at least 4 * quiet_max */
+	/* I/O thread only: */
+	bool watching;		/* the watch is on */
+	unsigned futile;	/* passes in a row whose watch found nothing */
+	unsigned since_probe;	/* passes without a watch */
 	struct vblk_iovs *iovs;	/* VBLK_NIO */
 	struct vblk_io ios[VBLK_NIO];
 };
@@ -230,10 +239,13 @@ static const enum blk_op to_blk_op[] = {
 	[VBLK_WZEROES] = BLK_OP_WRITE_ZEROES,
 };
 
-/* A pass's finished requests that still wait for their interrupt. */
+/* A pass: finished requests that still wait for their interrupt, and its
+ * watches of the emptied ring. */
 struct vblk_pass {
 	bool used;
 	uint64_t held;		/* monotonic_ns() when the first finished */
+	bool decided, found;	/* watch chosen; a watch found a request */
+	uint64_t watch;		/* ns, 0: none */
 };
 
 static void pass_used(struct vblk_pass *p)
@@ -254,15 +266,31 @@ static void pass_signal(struct vblk *sc, struct vq *vq, struct vblk_pass *p,
 	}
 }
 
-/* Watch the emptied ring up to quiet_ns for the driver's next request;
- * true if it came.  Bounded spinning on the I/O thread, never a vCPU's. */
+/* Watch the emptied ring for the driver's next request (see
+ * VBLK_FUTILE_PASSES); true if it came.  Bounded spinning on the I/O
+ * thread, never a vCPU's. */
 static bool vblk_poll(struct vblk *sc, struct vq *vq, struct vblk_pass *p)
 {
-	uint64_t now = monotonic_ns(), end = now + sc->quiet_ns;
+	uint64_t now, end;
 
+	if (!p->decided) {
+		p->decided = true;
+		p->watch = sc->watching ? sc->quiet_max : 0;
+		if (!sc->watching && sc->quiet_max != 0 &&
+		    ++sc->since_probe >= VBLK_PROBE_PASSES) {
+			sc->since_probe = 0;
+			p->watch = sc->quiet_max;
+		}
+	}
+	if (p->watch == 0)
+		return false;
+	now = monotonic_ns();
+	end = now + p->watch;
 	do {
-		if (vq_has_descs(vq))
+		if (vq_has_descs(vq)) {
+			p->found = true;
 			return true;
+		}
 		pass_signal(sc, vq, p, false, now);
 		__builtin_ia32_pause();
 		now = monotonic_ns();
@@ -271,15 +299,15 @@ static bool vblk_poll(struct vblk *sc, struct vq *vq, struct vblk_pass *p)
 }
 
 /* I/O thread: take every available chain.  Requests finished here (the
- * image in memory or the page cache) share one interrupt per pass.  With
- * virtio.poll_us the pass goes on until the driver has added nothing for
- * quiet_ns (or the first finished request has waited hold_ns): a driver
- * that keeps its queue busy gets one interrupt per burst instead of one
- * per request, and adds requests without notifying while this thread
- * watches the ring. */
+ * image in memory or the page cache) share one interrupt per pass, which
+ * goes on until a watch of the emptied ring finds nothing (or the first
+ * finished request has waited hold_ns): a driver that keeps its queue busy
+ * gets one interrupt per burst instead of one per request, and adds
+ * requests without notifying while this thread watches the ring.  Then
+ * whether the next pass watches is decided (VBLK_FUTILE_PASSES). */
 static void vblk_process(struct vblk *sc, struct vq *vq)
 {
-	struct vblk_pass pass = { false, 0 };
+	struct vblk_pass pass = { false, 0, false, false, 0 };
 
 	/* No notifications while the queue is being emptied: what the
 	 * driver adds meanwhile is seen by this pass. */
@@ -295,8 +323,7 @@ static void vblk_process(struct vblk *sc, struct vq *vq)
 		if (io == NULL)
 			break;		/* io_put() kicks us again */
 		r = vq_getchain(vq, &io->chain, io->iov, VBLK_QSIZE);
-		if (r == 0 && pass.used && sc->quiet_ns > 0 &&
-		    vblk_poll(sc, vq, &pass)) {
+		if (r == 0 && pass.used && vblk_poll(sc, vq, &pass)) {
 			io_put(sc, io);
 			continue;
 		}
@@ -355,6 +382,11 @@ static void vblk_process(struct vblk *sc, struct vq *vq)
 	}
 	vq_set_notify(vq, true);
 	pass_signal(sc, vq, &pass, true, 0);
+	if (pass.found) {
+		sc->watching = true;
+		sc->futile = 0;
+	} else if (pass.watch != 0 && ++sc->futile >= VBLK_FUTILE_PASSES)
+		sc->watching = false;
 }
 
 static void vblk_notify(void *arg, struct vq *vq)
@@ -462,7 +494,7 @@ static int vblk_init(struct vm *vm, struct pci_devinst *pi, const char *node)
 	uint64_t features;
 	unsigned poll_us;
 
-	if (config_get_uint("virtio.poll_us", 0, 0,
+	if (config_get_uint("virtio.poll_us", VBLK_POLL_US_DEF, 0,
 	    VIRTIO_POLL_US_MAX, &poll_us) != 0) {
 		free(sc);
 		return -1;
@@ -471,8 +503,9 @@ static int vblk_init(struct vm *vm, struct pci_devinst *pi, const char *node)
 		free(sc);
 		return fail("out of memory");
 	}
-	sc->quiet_ns = poll_us * 1000ull;
-	sc->hold_ns = 4 * sc->quiet_ns > VBLK_HOLD_NS ? 4 * sc->quiet_ns :
+	sc->quiet_max = poll_us * 1000ull;
+	sc->watching = sc->quiet_max != 0;
+	sc->hold_ns = 4 * sc->quiet_max > VBLK_HOLD_NS ? 4 * sc->quiet_max :
 	    VBLK_HOLD_NS;
 	sc->kick_fd = -1;
 	snprintf(sc->node, sizeof(sc->node), "%s", node);

@@ -50,12 +50,12 @@ struct vm;
 struct pci_devinst;
 struct virtio_dev;
 
-/* Device types (virtio 1.2, 5) */
-/* virtio.poll_us (our extension, default 0: off): how long virtio-blk's
- * I/O thread watches an emptied queue for more requests before it raises
- * the interrupt. */
+/* virtio.poll_us (our extension; 0 turns it off): how long at most
+ * virtio-blk's I/O thread watches an emptied queue for more requests
+ * before it raises the interrupt. */
 #define VIRTIO_POLL_US_MAX	1000000
 
+/* Device types (virtio 1.2, 5) */
 #define VIRTIO_ID_NET		1
 #define VIRTIO_ID_BLOCK		2
 #define VIRTIO_ID_CONSOLE	3

@@ -630,14 +630,27 @@ static double isr_after(double t)
 	return now_s() - t;
 }
 
+/* One request alone, notified; seconds from its completion to the
+ * interrupt. */
+static double alone(unsigned i, uint16_t *used)
+{
+	queue_read(i % 8, 0);
+	mwr(NOTIFY0, 2, 0);
+	wait_used(++*used);
+	return isr_after(now_s());
+}
+
 /* virtio.poll_us: after a pass the I/O thread watches the ring; a request
  * the driver adds meanwhile is taken without a notification, and the
- * interrupt comes once, when the ring has stayed quiet that long. */
+ * interrupt comes once, when the ring has stayed quiet that long.  After
+ * 8 passes in a row whose watch found nothing the watch stops; the 64th
+ * pass after that watches once, and finding a request starts it again. */
 static void test_poll(void **state)
 {
 	char *path;
-	int fd = dev_up("virtio.poll_us=500000", &path);
+	int fd = dev_up("virtio.poll_us=100000", &path);
 	uint8_t img[8192];
+	uint16_t used = 2;
 	double t;
 
 	(void)state;
@@ -655,16 +668,31 @@ static void test_poll(void **state)
 	assert_int_equal(ram[0x80101], VIRTIO_BLK_S_OK);
 	assert_memory_equal(ram + 0x30000, img, sizeof(img));
 	t = isr_after(t);
-	assert_true(t >= 0.45 && t < 5);	/* not before the quiet 0.5 s */
+	assert_true(t >= 0.09 && t < 5);	/* not before the quiet 0.1 s */
+	for (unsigned i = 0; i < 8; i++) {	/* futile watches */
+		t = alone(i, &used);
+		assert_true(t >= 0.09 && t < 5);
+	}
+	for (unsigned i = 0; i < 63; i++)	/* no watch */
+		assert_true(alone(i, &used) < 0.05);
+	queue_read(0, 0);			/* the probe, and it finds one */
+	mwr(NOTIFY0, 2, 0);
+	wait_used(++used);
+	queue_read(1, 8);
+	wait_used(++used);
+	t = isr_after(now_s());
+	assert_true(t >= 0.09 && t < 5);
+	t = alone(2, &used);			/* watching again */
+	assert_true(t >= 0.09 && t < 5);
 	dev_down(fd, path);
 }
 
-/* By default (virtio.poll_us=0) the interrupt comes at once, and a
- * request made available without a notification waits for one. */
+/* virtio.poll_us=0: the interrupt comes at once, and a request made
+ * available without a notification waits for one. */
 static void test_poll_off(void **state)
 {
 	char *path;
-	int fd = dev_up(NULL, &path);
+	int fd = dev_up("virtio.poll_us=0", &path);
 
 	(void)state;
 	queue_read(0, 0);
