@@ -57,13 +57,8 @@ def check_console():
                       cmdline="console=ttyS0 bhyvetest=shell "
                       "bhyvemods=virtio_pci,virtio_console")
     tty = {}
-
-    def spawn(log):
-        fresh_pty(tty)
-        p = subprocess.Popen(args, stdin=tty["slave"], stdout=tty["slave"],
-                             stderr=tty["slave"], start_new_session=True)
-        return p, Console(tty["master"], log)
-    proc, con, up = boot_until("console", spawn, rb"BHYVE-GUEST-SHELL")
+    proc, con, up = boot_until("console", on_pty(args, tty),
+                               rb"BHYVE-GUEST-SHELL")
     master, slave = tty["master"], tty["slave"]
     # bhyve listens before the guest runs: the files exist by now.
     report("socket-files-created", os.path.exists(pa) and os.path.exists(pb),

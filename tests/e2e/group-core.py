@@ -23,14 +23,7 @@ def check_boot_shell():
                       cmdline="console=ttyS0 bhyvetest=shell")
     t0 = time.time()
     tty = {}
-
-    def spawn(log):
-        fresh_pty(tty)
-        tty["before"] = termios.tcgetattr(tty["slave"])
-        p = subprocess.Popen(args, stdin=tty["slave"], stdout=tty["slave"],
-                             stderr=tty["slave"], start_new_session=True)
-        return p, Console(tty["master"], log)
-    proc, con, up = boot_until("boot-shell", spawn,
+    proc, con, up = boot_until("boot-shell", on_pty(args, tty),
                                rb"BHYVE-GUEST-UP uname=(\S+) cpus=(\d+) ")
     master, slave, before = tty["master"], tty["slave"], tty["before"]
     report("stock-kernel-boots", up is not None, "no BHYVE-GUEST-UP marker")

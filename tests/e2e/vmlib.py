@@ -11,6 +11,7 @@ import select
 import signal
 import subprocess
 import sys
+import termios
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -181,6 +182,19 @@ def fresh_pty(tty):
         if fd is not None:
             os.close(fd)
     tty["master"], tty["slave"] = pty.openpty()
+
+
+def on_pty(args, tty):
+    """spawn for boot_until: bhyve with a fresh pty (fresh_pty) as its
+    terminal on stdin, stdout and stderr, in a session of its own; the
+    pty's settings before bhyve starts go in tty["before"]."""
+    def spawn(log):
+        fresh_pty(tty)
+        tty["before"] = termios.tcgetattr(tty["slave"])
+        proc = subprocess.Popen(args, stdin=tty["slave"], stdout=tty["slave"],
+                                stderr=tty["slave"], start_new_session=True)
+        return proc, Console(tty["master"], log)
+    return spawn
 
 
 def boot_until(name, spawn, marker=rb"BHYVE-GUEST-SCRIPT\r?\n",
