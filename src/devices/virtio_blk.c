@@ -307,7 +307,7 @@ static bool vblk_poll(struct vblk *sc, struct vq *vq, struct vblk_pass *p)
  * whether the next pass watches is decided (VBLK_FUTILE_PASSES). */
 static void vblk_process(struct vblk *sc, struct vq *vq)
 {
-	struct vblk_pass pass = { false, 0, false, false, 0 };
+	struct vblk_pass pass = { 0 };
 
 	/* No notifications while the queue is being emptied: what the
 	 * driver adds meanwhile is seen by this pass. */
