@@ -121,7 +121,8 @@ else
 fi
 
 # The e2e tier: each group in its own boot of the nested test host, so a
-# crash of the test host (status 126: its kernel panicked or it wedged;
+# crash of the test host (status 126: its kernel panicked, it reset by
+# itself (a triple fault: QEMU exits 0 under -no-reboot) or it wedged;
 # TCG's emulation of nested SVM is not perfect, and no test can cause
 # that) reruns only that group, at most three attempts.  Groups: "kvm"
 # (the kvm tier's tiny guests) and every tests/e2e/group-*.py.  Each

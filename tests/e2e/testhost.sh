@@ -13,8 +13,9 @@
 #   testhost.sh run SCRIPT [ARGS...] run "bash SCRIPT ARGS" inside the test host,
 #                                    stream its output, exit with its status
 #                                    (125: no status; 126: the test host's own
-#                                    kernel panicked or the test host stopped
-#                                    making progress, see tests/run.sh)
+#                                    kernel panicked, its CPU triple-faulted,
+#                                    it reset by itself or stopped making
+#                                    progress, see tests/run.sh)
 #   testhost.sh env                  print the path of the env file
 #
 # Environment:
@@ -403,7 +404,7 @@ do_run() {
 		mkdir -p "$BHYVE_TESTHOST_RUNDIR"
 		rundir=$(realpath "$BHYVE_TESTHOST_RUNDIR")
 		keep=1
-		rm -f "$rundir/out" "$rundir/status" "$rundir/error" "$rundir/console.log"
+		rm -f "$rundir/out" "$rundir/status" "$rundir/error" "$rundir/console.log" "$rundir/qemu-reset.log"
 	else
 		rundir=$(mktemp -d "${TMPDIR:-/tmp}/bhyve-testhost.XXXXXX")
 	fi
@@ -432,6 +433,7 @@ do_run() {
 	timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
 		-accel "${BHYVE_TESTHOST_ACCEL:-tcg}" -cpu "${BHYVE_TESTHOST_CPU:-EPYC,+svm,-xsave}" -m "${BHYVE_TESTHOST_MEM:-4096}" -smp "${BHYVE_TESTHOST_SMP:-2}" \
 		-nographic -no-reboot -nodefaults -serial stdio \
+		-d cpu_reset -D "$rundir/qemu-reset.log" \
 		-kernel "$KERNEL" -initrd "$TESTHOST_INITRD" \
 		-append "console=ttyS0 panic=-1 softlockup_panic=1 watchdog_thresh=30 quiet loglevel=1" \
 		-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
@@ -479,6 +481,16 @@ do_run() {
 			echo "testhost: ERROR: timed out after ${timeout}s" >&2
 		elif grep -q 'Kernel panic - not syncing' "$rundir/console.log"; then
 			echo "testhost: ERROR: the test host's own kernel panicked" >&2
+			crashed=1
+		elif grep -q 'Triple fault' "$rundir/qemu-reset.log" 2>/dev/null; then
+			echo "testhost: ERROR: the test host's own CPU triple-faulted (QEMU's log: $rundir/qemu-reset.log)" >&2
+			crashed=1
+		elif [ "$rc" = 0 ]; then
+			# -no-reboot: QEMU ends with status 0 when the test host
+			# resets or powers off.  Its init powers off only after
+			# writing a status (or an error, above), so the test host
+			# went down by itself.
+			echo "testhost: ERROR: the test host reset or powered off by itself (qemu status 0) without a script status" >&2
 			crashed=1
 		else
 			echo "testhost: ERROR: test host ended (qemu status $rc) without a script status" >&2
