@@ -148,7 +148,9 @@ run_group_boot() { # NAME ARG TAG
 		echo "e2e/$name: the test host itself crashed or wedged; partial results discarded (run dir $rd); attempt $((attempt + 1)) of 3" |
 			tee -a "$log/crashes"
 	done
-	if [ "$rc" = 125 ] || [ "$rc" = 126 ]; then
+	if [ "$rc" = 124 ]; then
+		echo "FAIL: e2e/$name: the group did not finish within the test host's timeout (status 124)" | tee -a "$out"
+	elif [ "$rc" = 125 ] || [ "$rc" = 126 ]; then
 		echo "FAIL: e2e/$name: the test host stopped before the group finished (status $rc)" | tee -a "$out"
 	elif [ "$rc" != 0 ] && ! grep -q '^FAIL: ' "$out"; then
 		echo "FAIL: e2e/$name: the group exited with status $rc" | tee -a "$out"
@@ -161,7 +163,9 @@ run_group_boot() { # NAME ARG TAG
 # kept.  Why: guests of the stock kernel intermittently stop early in
 # their boot (a vCPU stays in KVM_RUN without exits; seen in several
 # groups' boots in this test host, cause not found yet: README, Tests).
-# A deterministic failure fails every run.  Inside a group, a single boot
+# A deterministic failure fails every run.  A test host that could not
+# run the group at all (status 125: it failed to start, or ended without a
+# status for no known reason) is not run again.  Inside a group, a single boot
 # lost before its marker is booted again first (tests/e2e/vmlib.py,
 # boot_until: a "LOST-BOOT" line each); the run dir of a group that lost a
 # boot is kept as well.

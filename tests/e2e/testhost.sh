@@ -12,7 +12,8 @@
 #   testhost.sh prepare              download/build the cached images (idempotent)
 #   testhost.sh run SCRIPT [ARGS...] run "bash SCRIPT ARGS" inside the test host,
 #                                    stream its output, exit with its status
-#                                    (125: no status; 126: the test host's own
+#                                    (124: the run timed out; 125: no status;
+#                                    126: the test host's own
 #                                    kernel panicked, its CPU triple-faulted,
 #                                    it reset by itself or stopped making
 #                                    progress, see tests/run.sh)
@@ -479,6 +480,7 @@ do_run() {
 			crashed=1
 		elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 			echo "testhost: ERROR: timed out after ${timeout}s" >&2
+			crashed=2
 		elif grep -q 'Kernel panic - not syncing' "$rundir/console.log"; then
 			echo "testhost: ERROR: the test host's own kernel panicked" >&2
 			crashed=1
@@ -498,6 +500,7 @@ do_run() {
 		echo "testhost: console log ($rundir/console.log):" >&2
 		tail -n 30 "$rundir/console.log" >&2
 		[ "$crashed" = 1 ] && exit 126
+		[ "$crashed" = 2 ] && exit 124
 		exit 125
 	fi
 	local status
