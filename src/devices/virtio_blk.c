@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "backends/block.h"
-#include "backends/iothread.h"
+#include "backends/evloop.h"
 #include "bus/pci.h"
 #include "config.h"
 #include "devices/virtio_blk.h"
@@ -130,7 +130,7 @@ struct vblk {
 	uint8_t cfg[VBLK_CFG_SIZE];
 	char node[32];
 	int kick_fd;
-	struct iowatch *kick_w;
+	struct ev *kick_w;	/* on the I/O thread */
 	pthread_mutex_t mtx;
 	struct vblk_io *free;
 	bool stalled;
@@ -394,11 +394,12 @@ static void vblk_notify(void *arg, struct vq *vq)
 	vblk_process(arg, vq);
 }
 
-static void vblk_kick(int fd, void *arg)
+static void vblk_kick(int fd, uint32_t events, void *arg)
 {
 	struct vblk *sc = arg;
 	uint64_t v;
 
+	(void)events;
 	if (read(fd, &v, sizeof(v)) < 0) {
 		/* nothing pending */
 	}
@@ -436,8 +437,9 @@ static void vblk_teardown(void *arg)
 {
 	struct vblk *sc = arg;
 
-	/* the I/O thread is gone (its watches with it); wait for what the
-	 * backend still has in flight, then free */
+	/* the I/O thread has stopped; wait for what the backend still
+	 * has in flight, then free */
+	ev_del(sc->kick_w);
 	blk_close(sc->blk);
 	if (sc->kick_fd >= 0)
 		close(sc->kick_fd);
@@ -579,7 +581,7 @@ static int vblk_init(struct vm *vm, struct pci_devinst *pi, const char *node)
 		fail_errno("%s: eventfd", node);
 		goto fail;
 	}
-	sc->kick_w = iothread_add(virtio_iothread(sc->vd), sc->kick_fd,
+	sc->kick_w = ev_add_on(virtio_iothread(sc->vd), sc->kick_fd, false,
 	    vblk_kick, sc);
 	if (sc->kick_w == NULL) {
 		fail("%s: cannot watch the wakeup eventfd", node);

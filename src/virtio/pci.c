@@ -17,7 +17,6 @@
  * virtio_needs_reset() can be called from any thread without vd->lock. */
 #include "virtio/virtio.h"
 #include "backends/evloop.h"
-#include "backends/iothread.h"
 #include "bus/pci_bar.h"
 #include "bus/pci_msi.h"
 #include "config.h"
@@ -56,7 +55,7 @@ bool virtio_is_legacy(struct virtio_dev *vd)
 	return vd->legacy;
 }
 
-struct iothread *virtio_iothread(struct virtio_dev *vd)
+struct evloop *virtio_iothread(struct virtio_dev *vd)
 {
 	return vd->io;
 }
@@ -158,11 +157,6 @@ static void kick_common(int fd, struct vqx *q)
 static void kick_ev(int fd, uint32_t events, void *arg)
 {
 	(void)events;
-	kick_common(fd, arg);
-}
-
-static void kick_io(int fd, void *arg)
-{
 	kick_common(fd, arg);
 }
 
@@ -475,12 +469,12 @@ int virtio_pci_init(struct vm *vm, struct pci_devinst *pi,
 	if (ops->ctx == VIRTIO_CTX_IOTHREAD) {
 		char name[16];
 		snprintf(name, sizeof(name), "vio %u:%u", pi->slot, pi->func);
-		vd->io = iothread_create(name);
+		vd->io = evloop_start(name);
 		if (vd->io == NULL)
 			return -1;
 		for (unsigned i = 0; i < vd->nq; i++) {
-			vd->q[i].iow = iothread_add(vd->io, vd->q[i].efd, kick_io,
-			    &vd->q[i]);
+			vd->q[i].iow = ev_add_on(vd->io, vd->q[i].efd, false,
+			    kick_ev, &vd->q[i]);
 			if (vd->q[i].iow == NULL)
 				return -1;
 		}
@@ -530,20 +524,20 @@ void virtio_pci_teardown(struct pci_devinst *pi)
 	 * (those before DRIVER_OK, or without ioeventfds). */
 	trace_point("%s: %lu queue notifications, %lu through vCPU exits",
 	    pi->name, atomic_load(&vd->kicks), atomic_load(&vd->slow_kicks));
-	if (vd->io) {
-		iothread_destroy(vd->io);	/* joins: no callback runs */
-		vd->io = NULL;
-	}
+	/* Joins the I/O thread: no callback runs any more; the device's
+	 * own entries on it go in its teardown, the loop after that. */
+	evloop_stop(vd->io);
 	if (vd->ioev_on)
 		ioev_update(vd, false);
 	for (unsigned i = 0; i < vd->nq; i++) {
-		if (vd->q[i].ev)
-			ev_del(vd->q[i].ev);
+		ev_del(vd->q[i].ev);
+		ev_del(vd->q[i].iow);
 		if (vd->q[i].efd >= 0)
 			close(vd->q[i].efd);
 	}
 	if (vd->ops->teardown)
 		vd->ops->teardown(vd->sc);
+	evloop_free(vd->io);
 	pi->softc = NULL;
 	free(vd);
 }

@@ -78,8 +78,8 @@ struct vqx {
 	struct vq vq;
 	struct virtio_dev *vd;
 	int efd;		/* kick eventfd */
-	struct ev *ev;		/* event-loop watch (CTX_EVLOOP) */
-	struct iowatch *iow;	/* I/O-thread watch (CTX_IOTHREAD) */
+	struct ev *ev;		/* main-loop watch (CTX_EVLOOP) */
+	struct ev *iow;		/* I/O-thread watch (CTX_IOTHREAD) */
 	uint64_t ioev_mmio;	/* registered ioeventfd addresses (0 none) */
 	uint64_t ioev_pio;
 };
@@ -102,7 +102,7 @@ struct virtio_dev {
 	uint16_t config_vector;
 	bool ioev_on;
 	atomic_ulong kicks, slow_kicks;	/* all / through a vCPU exit */
-	struct iothread *io;
+	struct evloop *io;	/* the I/O thread (CTX_IOTHREAD) */
 	unsigned pcicfg;	/* offset of the PCI_CFG capability */
 	unsigned nq;
 	struct vqx q[];

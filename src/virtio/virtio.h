@@ -82,6 +82,8 @@ struct virtio_dev;
 #define VIRTIO_MAX_QUEUES	64
 #define VIRTIO_MSI_NO_VECTOR	0xffff
 
+struct evloop;
+
 enum virtio_ctx { VIRTIO_CTX_EVLOOP, VIRTIO_CTX_IOTHREAD };
 
 struct virtio_ops {
@@ -133,6 +135,6 @@ void virtio_config_changed(struct virtio_dev *vd);
  * interrupt; queues stop until the driver resets (any thread). */
 void virtio_needs_reset(struct virtio_dev *vd, const char *why);
 /* The device's I/O thread (VIRTIO_CTX_IOTHREAD), to watch more fds. */
-struct iothread *virtio_iothread(struct virtio_dev *vd);
+struct evloop *virtio_iothread(struct virtio_dev *vd);
 
 #endif
