@@ -61,7 +61,8 @@ int netbe_check(const char *node)
 }
 
 int netbe_open_ops(struct netbe **out, const struct netbe_ops *ops,
-    const char *node, const char *devname, netbe_rx_cb_t cb, void *arg)
+    const char *node, const char *devname, struct evloop *loop,
+    netbe_rx_cb_t cb, void *arg)
 {
 	struct netbe *be = calloc(1, sizeof(*be));
 
@@ -70,6 +71,7 @@ int netbe_open_ops(struct netbe **out, const struct netbe_ops *ops,
 		return fail("out of memory");
 	be->ops = ops;
 	snprintf(be->name, sizeof(be->name), "%s", devname);
+	be->loop = loop;
 	be->cb = cb;
 	be->cb_arg = arg;
 	if (ops->open(be, node, devname) != 0) {
@@ -80,8 +82,8 @@ int netbe_open_ops(struct netbe **out, const struct netbe_ops *ops,
 	return 0;
 }
 
-int netbe_open(struct netbe **out, const char *node, netbe_rx_cb_t cb,
-    void *arg)
+int netbe_open(struct netbe **out, const char *node, struct evloop *loop,
+    netbe_rx_cb_t cb, void *arg)
 {
 	const char *dev;
 	const struct netbe_ops *ops = find_ops(node, &dev);
@@ -89,7 +91,7 @@ int netbe_open(struct netbe **out, const char *node, netbe_rx_cb_t cb,
 	*out = NULL;
 	if (ops == NULL || (ops->check && ops->check(node, dev) != 0))
 		return -1;
-	return netbe_open_ops(out, ops, node, dev, cb, arg);
+	return netbe_open_ops(out, ops, node, dev, loop, cb, arg);
 }
 
 void netbe_close(struct netbe *be)

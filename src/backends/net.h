@@ -21,11 +21,15 @@
  * wants none (e1000 over tap).
  *
  * Threads: netbe_check() and netbe_open() run on the main thread while the
- * VM is built, netbe_close() after the event loop has stopped.  Everything
- * else (start, send, peek, recv, rx enable/disable, set_cap) runs on the
- * event-loop thread only, so a backend has no locks of its own and never
- * does I/O on a vCPU thread; all file descriptors are non-blocking.  libslirp
- * is not thread-safe; all its calls happen on the event-loop thread. */
+ * VM is built, netbe_close() after the frontend's loop has stopped.  The
+ * frontend gives netbe_open() its loop (the device's I/O thread; unit
+ * tests give the main loop): the backend's fds, timers and deferred calls
+ * live there, and everything else (start, send, peek, recv, rx
+ * enable/disable, set_cap) runs on that loop's thread only, so a backend
+ * has no locks of its own and never does I/O on a vCPU thread or the main
+ * loop; all file descriptors are non-blocking.  libslirp is not
+ * thread-safe; after slirp_new() (on the main thread, before the loop
+ * serves it) all its calls happen on that one thread. */
 #ifndef BHYVE_NET_H
 #define BHYVE_NET_H
 
@@ -36,6 +40,7 @@
 #include <sys/uio.h>
 
 struct netbe;
+struct evloop;
 
 /* Largest frame (without header) any backend passes: a 64 KiB TSO/GSO
  * frame plus its Ethernet/VLAN header.  Larger frames are dropped. */
@@ -54,7 +59,7 @@ struct netbe;
 #define NETBE_F_HOST_TSO6	(1ULL << 12)
 #define NETBE_F_HOST_ECN	(1ULL << 13)
 
-/* Called on the event-loop thread when frames may be waiting; the
+/* Called on the frontend's loop thread when frames may be waiting; the
  * frontend then calls netbe_peek_recvlen()/netbe_recv() until they return
  * 0 or it runs out of guest buffers (then netbe_rx_disable()). */
 typedef void (*netbe_rx_cb_t)(void *arg);
@@ -65,11 +70,11 @@ typedef void (*netbe_rx_cb_t)(void *arg);
 int netbe_check(const char *node);
 /* Open the backend named by `node`.backend (`node`.type overrides the
  * prefix match).  Receive starts disabled. */
-int netbe_open(struct netbe **out, const char *node, netbe_rx_cb_t cb,
-    void *arg);
+int netbe_open(struct netbe **out, const char *node, struct evloop *loop,
+    netbe_rx_cb_t cb, void *arg);
 void netbe_close(struct netbe *be);
-/* Register with the event loop (idempotent; the event-loop thread, or
- * any thread through ev_call).  Slirp serves its sockets from then on. */
+/* Register with the frontend's loop (idempotent; on that loop's thread).
+ * Slirp serves its sockets from then on. */
 int netbe_start(struct netbe *be);
 const char *netbe_name(const struct netbe *be);
 

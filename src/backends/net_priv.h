@@ -37,6 +37,7 @@ struct netbe_ops {
 
 struct netbe {
 	const struct netbe_ops *ops;
+	struct evloop *loop;	/* the frontend's: every backend call runs there */
 	char name[64];
 	netbe_rx_cb_t cb;
 	void *cb_arg;
@@ -57,6 +58,7 @@ extern const struct netbe_ops netbe_tap_ops, netbe_vmnet_ops,
 
 /* For tests: open a backend with the given operations. */
 int netbe_open_ops(struct netbe **out, const struct netbe_ops *ops,
-    const char *node, const char *devname, netbe_rx_cb_t cb, void *arg);
+    const char *node, const char *devname, struct evloop *loop,
+    netbe_rx_cb_t cb, void *arg);
 
 #endif

@@ -7,8 +7,9 @@
  * (libslirp's "restricted" mode, bhyve's default) and `open=true` lets it
  * connect out, 10.0.2.2 reaching the host's loopback.
  *
- * libslirp is not thread-safe, so every call into it happens on the event
- * loop thread: its sockets are watched by the loop (the set is reconciled
+ * libslirp is not thread-safe, so every call into it happens on the
+ * frontend's loop thread (the device's I/O thread), after slirp_new() on
+ * the main thread: its sockets are watched by the loop (the set is reconciled
  * with slirp_pollfds_fill after every call into slirp), its timeout is a
  * loop timer, and frames the guest sends come from the frontend on the
  * loop thread.  Frames slirp sends to the guest wait in a bounded queue
@@ -61,6 +62,7 @@ struct slirp_be {
 	struct frame *q[RXQ_FRAMES];
 	unsigned qhead, qcount;
 	size_t qbytes;
+	uint8_t flat[NETBE_MAX_FRAME];	/* a frame the guest sends */
 };
 
 static void refill(struct slirp_be *s);
@@ -87,7 +89,8 @@ static void notify_call(void *arg)
  * frontend may be in the middle of its transmit path). */
 static void queue_notify(struct slirp_be *s)
 {
-	if (!s->notify_queued && s->started && ev_call(notify_call, s) == 0)
+	if (!s->notify_queued && s->started &&
+	    ev_call_on(s->be->loop, notify_call, s) == 0)
 		s->notify_queued = true;
 }
 
@@ -128,14 +131,14 @@ static void timer_fire(void *arg)
 
 static void *cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
 {
+	struct slirp_be *s = opaque;
 	struct stimer *t = calloc(1, sizeof(*t));
 
-	(void)opaque;
 	if (t == NULL)
 		return NULL;
 	t->cb = cb;
 	t->opaque = cb_opaque;
-	t->ev = ev_timer_add(timer_fire, t);
+	t->ev = ev_timer_add_on(s->be->loop, timer_fire, t);
 	if (t->ev == NULL) {
 		free(t);
 		return NULL;
@@ -201,7 +204,8 @@ static void cb_notify(void *opaque)
 {
 	struct slirp_be *s = opaque;
 
-	if (!s->refill_queued && s->started && ev_call(refill_call, s) == 0)
+	if (!s->refill_queued && s->started &&
+	    ev_call_on(s->be->loop, refill_call, s) == 0)
 		s->refill_queued = true;
 }
 
@@ -322,7 +326,7 @@ static void refill(struct slirp_be *s)
 				continue;
 			}
 		} else if (d->ev == NULL) {
-			d->ev = ev_add(d->fd, out, fd_event, d);
+			d->ev = ev_add_on(s->be->loop, d->fd, out, fd_event, d);
 			if (d->ev && !in)
 				ev_set_events(d->ev, false, true);
 		} else {
@@ -467,7 +471,7 @@ static int slirp_be_start(struct netbe *be)
 {
 	struct slirp_be *s = be->priv;
 
-	s->timer = ev_timer_add(timeout_fire, s);
+	s->timer = ev_timer_add_on(be->loop, timeout_fire, s);
 	if (s->timer == NULL)
 		return -1;
 	s->started = true;
@@ -478,12 +482,12 @@ static int slirp_be_start(struct netbe *be)
 static ssize_t slirp_be_send(struct netbe *be, const struct iovec *iov,
     int iovcnt)
 {
-	static uint8_t flat[NETBE_MAX_FRAME];	/* loop thread only */
 	struct slirp_be *s = be->priv;
+	uint8_t *flat = s->flat;
 	size_t n = 0;
 
 	for (int i = 0; i < iovcnt; i++) {
-		if (iov[i].iov_len > sizeof(flat) - n)
+		if (iov[i].iov_len > sizeof(s->flat) - n)
 			return -1;
 		memcpy(flat + n, iov[i].iov_base, iov[i].iov_len);
 		n += iov[i].iov_len;

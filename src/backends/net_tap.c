@@ -131,7 +131,7 @@ static int tap_start(struct netbe *be)
 {
 	struct tap *t = be->priv;
 
-	t->ev = ev_add(t->fd, false, tap_readable, be);
+	t->ev = ev_add_on(be->loop, t->fd, false, tap_readable, be);
 	if (t->ev == NULL)
 		return -1;
 	return ev_enable(t->ev, false);
@@ -205,7 +205,7 @@ static void tap_rx_enable(struct netbe *be, bool on)
 		ev_enable(t->ev, on);
 	/* A frame already in the bounce buffer raises no fd event. */
 	if (on && t->blen > 0)
-		ev_call(notify_call, be);
+		ev_call_on(be->loop, notify_call, be);
 }
 
 static uint64_t tap_get_cap(struct netbe *be)

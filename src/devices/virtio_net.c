@@ -11,14 +11,16 @@
  * the checksum/TSO offloads the backend can carry (a tap with a vnet
  * header: CSUM, GUEST_CSUM, HOST/GUEST_TSO4/6, ECN; none for slirp).
  *
- * Threads: the transport calls notify on the event-loop thread
- * (VIRTIO_CTX_EVLOOP), and so does the backend's receive callback: the
- * receive and transmit paths, the backend and struct vtnet_core run on
- * that one thread, without locks; backend fds are non-blocking, and every
- * pass is bounded (a budget, then an ev_call to continue).  reset and
- * driver_ok come on a vCPU thread: they only flip `want_running` and
- * queue the real work to the loop.  `cfg_lock` guards the config bytes
- * (read and, for the MAC of legacy drivers, written on vCPU threads). */
+ * Threads: the transport calls notify on the device's I/O thread
+ * (VIRTIO_CTX_IOTHREAD, a loop of its own), and the backend, opened on
+ * that loop, calls its receive callback there too: the receive and
+ * transmit paths, the backend (tap or slirp) and struct vtnet_core run on
+ * that one thread, without locks, never on a vCPU or the main loop;
+ * backend fds are non-blocking, and every pass is bounded (a budget, then
+ * an ev_call_on to continue).  reset and driver_ok come on a vCPU thread:
+ * they only flip `want_running` and queue the real work to the I/O
+ * thread.  `cfg_lock` guards the config bytes (read and, for the MAC of
+ * legacy drivers, written on vCPU threads). */
 #include "devices/virtio_net.h"
 #include "bus/pci.h"
 #include "backends/evloop.h"
@@ -35,7 +37,7 @@
 #define VTNET_BUDGET	128	/* frames per pass before yielding */
 #define VTNET_CFGSIZE	12	/* mac[6], status, max_virtqueue_pairs, mtu */
 
-/* ---- receive and transmit (event-loop thread) ---- */
+/* ---- receive and transmit (the I/O thread) ---- */
 
 /* Bytes of the iov, to write a header field at `off`. */
 static void iov_put16(const struct iovec *iov, int n, size_t off, uint16_t v)
@@ -331,11 +333,12 @@ enum vtnet_result vtnet_tx_run(struct vtnet_core *c, unsigned budget)
 /* ---- the device ---- */
 
 struct vtnet {
-	struct vtnet_core c;		/* event-loop thread */
+	struct vtnet_core c;		/* the I/O thread */
 	struct virtio_dev *vdev;
+	struct evloop *loop;		/* the I/O thread's */
 	struct virtio_ops ops;
 	atomic_bool want_running;	/* set by driver_ok, cleared by reset */
-	bool rx_queued, tx_queued;	/* continuation queued (loop thread) */
+	bool rx_queued, tx_queued;	/* continuation queued (I/O thread) */
 	pthread_mutex_t cfg_lock;
 	uint8_t cfg[VTNET_CFGSIZE];
 };
@@ -362,14 +365,14 @@ static void tx_again(void *arg)
 static void rx_kick(struct vtnet *sc)
 {
 	if (vtnet_rx_run(&sc->c, VTNET_BUDGET) == VTNET_MORE &&
-	    !sc->rx_queued && ev_call(rx_again, sc) == 0)
+	    !sc->rx_queued && ev_call_on(sc->loop, rx_again, sc) == 0)
 		sc->rx_queued = true;
 }
 
 static void tx_kick(struct vtnet *sc)
 {
 	if (vtnet_tx_run(&sc->c, VTNET_BUDGET) == VTNET_MORE &&
-	    !sc->tx_queued && ev_call(tx_again, sc) == 0)
+	    !sc->tx_queued && ev_call_on(sc->loop, tx_again, sc) == 0)
 		sc->tx_queued = true;
 }
 
@@ -395,7 +398,7 @@ static void vtnet_notify(void *arg, struct vq *vq)
 	}
 }
 
-/* On the loop after DRIVER_OK: the features are final. */
+/* On the I/O thread after DRIVER_OK: the features are final. */
 static void start_call(void *arg)
 {
 	struct vtnet *sc = arg;
@@ -418,7 +421,7 @@ static void start_call(void *arg)
 	tx_kick(sc);
 }
 
-/* On the loop after a reset: stop until the driver is back. */
+/* On the I/O thread after a reset: stop until the driver is back. */
 static void stop_call(void *arg)
 {
 	struct vtnet *sc = arg;
@@ -436,7 +439,7 @@ static void vtnet_driver_ok(void *arg)
 	struct vtnet *sc = arg;
 
 	atomic_store(&sc->want_running, true);
-	ev_call(start_call, sc);
+	ev_call_on(sc->loop, start_call, sc);
 }
 
 static void vtnet_reset(void *arg)
@@ -444,7 +447,7 @@ static void vtnet_reset(void *arg)
 	struct vtnet *sc = arg;
 
 	atomic_store(&sc->want_running, false);
-	ev_call(stop_call, sc);
+	ev_call_on(sc->loop, stop_call, sc);
 }
 
 static int vtnet_cfgread(void *arg, unsigned off, unsigned size,
@@ -538,11 +541,11 @@ static int vtnet_init(struct vm *vm, struct pci_devinst *pi,
 		return fail("out of memory");
 	pthread_mutex_init(&sc->cfg_lock, NULL);
 	if (vtnet_options(node, pi->slot, pi->func, mac, &mtu, &mtu_given)
-	    != 0)
-		goto err;
-	if (config_getf("%s.backend", node) != NULL &&
-	    netbe_open(&sc->c.be, node, vtnet_rx_ready, sc) != 0)
-		goto err;
+	    != 0) {
+		pthread_mutex_destroy(&sc->cfg_lock);
+		free(sc);
+		return -1;
+	}
 	memcpy(sc->cfg, mac, 6);
 	sc->cfg[6] = VIRTIO_NET_S_LINK_UP;	/* status */
 	sc->cfg[8] = 1;				/* max_virtqueue_pairs */
@@ -550,7 +553,7 @@ static int vtnet_init(struct vm *vm, struct pci_devinst *pi,
 	sc->cfg[11] = (uint8_t)(mtu >> 8);
 	sc->c.hdr_len = 12;
 	features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
-	    (1ULL << VIRTIO_NET_F_MRG_RXBUF) | netbe_get_cap(sc->c.be);
+	    (1ULL << VIRTIO_NET_F_MRG_RXBUF);
 	if (mtu_given)
 		features |= 1ULL << VIRTIO_NET_F_MTU;
 	sc->ops = (struct virtio_ops){
@@ -558,24 +561,30 @@ static int vtnet_init(struct vm *vm, struct pci_devinst *pi,
 		.legacy_devid = 0x1000, .pci_class = 0x02,
 		.pci_subclass = 0x00, .nqueues = 2, .qsize = VTNET_QSIZE,
 		.features = features, .cfgsize = VTNET_CFGSIZE,
-		.ctx = VIRTIO_CTX_EVLOOP, .notify = vtnet_notify,
+		.ctx = VIRTIO_CTX_IOTHREAD, .notify = vtnet_notify,
 		.cfgread = vtnet_cfgread, .cfgwrite = vtnet_cfgwrite,
 		.reset = vtnet_reset, .driver_ok = vtnet_driver_ok,
 		.teardown = vtnet_teardown,
 	};
+	/* From here on the transport holds the device: on failure pci_fini
+	 * tears it down and vtnet_teardown frees sc. */
 	if (virtio_pci_init(vm, pi, &sc->ops, sc, &sc->vdev) != 0) {
-		netbe_close(sc->c.be);
-		sc->c.be = NULL;
-		goto err;
+		if (pi->softc == NULL) {
+			pthread_mutex_destroy(&sc->cfg_lock);
+			free(sc);
+		}
+		return -1;
 	}
+	sc->loop = virtio_iothread(sc->vdev);
 	sc->c.rxq = virtio_queue(sc->vdev, 0);
 	sc->c.txq = virtio_queue(sc->vdev, 1);
+	/* The backend lives on the I/O thread's loop; the offloads it can
+	 * carry are offered too. */
+	if (config_getf("%s.backend", node) != NULL &&
+	    netbe_open(&sc->c.be, node, sc->loop, vtnet_rx_ready, sc) != 0)
+		return -1;
+	virtio_offer(sc->vdev, netbe_get_cap(sc->c.be));
 	return 0;
-err:
-	netbe_close(sc->c.be);
-	pthread_mutex_destroy(&sc->cfg_lock);
-	free(sc);
-	return -1;
 }
 
 static int vtnet_legacy(const char *node, const char *opts)

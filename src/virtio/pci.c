@@ -50,6 +50,11 @@ uint64_t virtio_features(struct virtio_dev *vd)
 	return vd->gfeatures;
 }
 
+void virtio_offer(struct virtio_dev *vd, uint64_t features)
+{
+	vd->dfeatures |= features;
+}
+
 bool virtio_is_legacy(struct virtio_dev *vd)
 {
 	return vd->legacy;

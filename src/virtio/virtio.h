@@ -124,6 +124,10 @@ int virtio_pci_cfgwrite(struct pci_devinst *pi, unsigned off, unsigned size,
 struct vq *virtio_queue(struct virtio_dev *vd, unsigned i);
 /* Features agreed with the driver (valid from FEATURES_OK/DRIVER_OK). */
 uint64_t virtio_features(struct virtio_dev *vd);
+/* Offer more features than ops->features: only while the VM is built,
+ * before any vCPU runs (a device that learns them from a backend it opens
+ * on its I/O thread's loop). */
+void virtio_offer(struct virtio_dev *vd, uint64_t features);
 /* Whether the driver is using the legacy interface (affects the device
  * config layout of a few devices, e.g. virtio-net's header size). */
 bool virtio_is_legacy(struct virtio_dev *vd);

@@ -261,6 +261,10 @@ def check_slirp():
             time.sleep(1)
     report("net-slirp-hostfwd", page is not None and "guest-page-42" in page,
            "host got %r" % page)
+    # The device and libslirp run on the device's own I/O thread (named
+    # after its slot), not on the main loop.
+    th = threads(s.proc.pid)
+    report("net-io-thread", "vio 4:0" in th, "threads: %s" % sorted(th))
     rc = s.finish()
     srv.shutdown()
     print("  (net-slirp: %.1f s)" % (time.time() - t0), flush=True)
@@ -291,7 +295,7 @@ def check_slirp_restricted():
 
 
 if __name__ == "__main__":
-    plan(22)
+    plan(23)
     check_tap()
     check_tap_legacy()
     check_slirp()

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/evloop.h"
 #include "backends/net.h"
 #include "backends/net_priv.h"
 #include "bus/pci.h"
@@ -304,7 +305,7 @@ static struct netbe *fake_be(unsigned be_hdr, unsigned fe_hdr)
 
 	memset(&fake, 0, sizeof(fake));
 	fake.hdr = be_hdr;
-	assert_int_equal(netbe_open_ops(&be, &fake_ops, "n", "fake0", NULL,
+	assert_int_equal(netbe_open_ops(&be, &fake_ops, "n", "fake0", evloop_main(), NULL,
 	    NULL), 0);
 	assert_int_equal(netbe_set_cap(be, 0, fe_hdr), 0);
 	return be;
@@ -435,7 +436,7 @@ static void test_slirp_arp(void **state)
 	(void)state;
 	config_set("pci.0.4.0.backend", "slirp");
 	config_set("pci.0.4.0.hostfwd", "tcp:127.0.0.1:0-:22");
-	assert_int_equal(netbe_open(&be, "pci.0.4.0", NULL, NULL), 0);
+	assert_int_equal(netbe_open(&be, "pci.0.4.0", evloop_main(), NULL, NULL), 0);
 	memset(p, 0xff, 6);			/* broadcast */
 	memcpy(p + 6, guest, 6);
 	p[12] = 0x08; p[13] = 0x06;		/* ARP */
@@ -478,7 +479,7 @@ static void test_slirp_arp(void **state)
 		unit_reset_globals();
 		config_set("pci.0.4.0.backend", "slirp");
 		config_set("pci.0.4.0.hostfwd", rule);
-		assert_int_equal(netbe_open(&be, "pci.0.4.0", NULL, NULL), -1);
+		assert_int_equal(netbe_open(&be, "pci.0.4.0", evloop_main(), NULL, NULL), -1);
 		if (strstr(last_error(), rule) == NULL)
 			fail_msg("message '%s' lacks '%s'", last_error(), rule);
 		close(s);

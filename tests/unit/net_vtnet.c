@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backends/evloop.h"
 #include "backends/net.h"
 #include "backends/net_priv.h"
 #include "devices/virtio_net.h"
@@ -564,7 +565,7 @@ static void test_hostile_driver(void **state)
 	memset(&fb, 0, sizeof(fb));
 	rng = 0x9e3779b97f4a7c15ULL;	/* fixed seed */
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(netbe_open_ops(&c.be, &fb_ops, "t", "fake0", NULL,
+	assert_int_equal(netbe_open_ops(&c.be, &fb_ops, "t", "fake0", evloop_main(), NULL,
 	    NULL), 0);
 	assert_int_equal(netbe_start(c.be), 0);
 	vq_init(&rxd.vq, 0, VTNET_QSIZE, &test_ops, NULL, &gm);
