@@ -539,13 +539,12 @@ static int vtnet_init(struct vm *vm, struct pci_devinst *pi,
 
 	if (sc == NULL)
 		return fail("out of memory");
-	pthread_mutex_init(&sc->cfg_lock, NULL);
 	if (vtnet_options(node, pi->slot, pi->func, mac, &mtu, &mtu_given)
 	    != 0) {
-		pthread_mutex_destroy(&sc->cfg_lock);
 		free(sc);
 		return -1;
 	}
+	pthread_mutex_init(&sc->cfg_lock, NULL);
 	memcpy(sc->cfg, mac, 6);
 	sc->cfg[6] = VIRTIO_NET_S_LINK_UP;	/* status */
 	sc->cfg[8] = 1;				/* max_virtqueue_pairs */
