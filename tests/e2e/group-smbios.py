@@ -206,8 +206,8 @@ def monitor_run(attempt):
     """One run of the monitor scenario: [(check, ok, detail)], and whether
     the guest's second boot, which the monitor starts in a new VM process
     (out of boot_until's reach), was lost the way a first boot can be
-    (that VM process gone with status 3, or no marker with the console
-    silent)."""
+    (the monitor gone with the VM's status 3, or no marker while it runs:
+    the console silent BOOT_SILENCE s, or BOOT_TIMEOUT s)."""
     env = dict(os.environ, TZ="JST-9")
     rundir = tempfile.mkdtemp(prefix="bhyve-rundir-")
     sock = os.path.join(rundir, "monvm")
