@@ -433,10 +433,10 @@ void evloop_stop(struct evloop *l)
 		return;
 	loop_quit(l);
 	pthread_join(l->thread, NULL);
+	/* (loop_run cleared `running` as it ended.) */
 	pthread_mutex_lock(&l->lock);
 	l->threaded = false;	/* joined: ev_del no longer waits */
 	pthread_mutex_unlock(&l->lock);
-	atomic_store(&l->running, false);
 }
 
 void evloop_free(struct evloop *l)

@@ -474,34 +474,32 @@ do_run() {
 		exit 125
 	fi
 	if [ ! -s "$rundir/status" ]; then
-		local crashed=0
+		local code=125
 		if [ "$stalled" = 1 ]; then
 			echo "testhost: ERROR: no output for ${stall}s: the test host is wedged" >&2
-			crashed=1
+			code=126
 		elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 			echo "testhost: ERROR: timed out after ${timeout}s" >&2
-			crashed=2
+			code=124
 		elif grep -q 'Kernel panic - not syncing' "$rundir/console.log"; then
 			echo "testhost: ERROR: the test host's own kernel panicked" >&2
-			crashed=1
+			code=126
 		elif grep -q 'Triple fault' "$rundir/qemu-reset.log" 2>/dev/null; then
 			echo "testhost: ERROR: the test host's own CPU triple-faulted (QEMU's log: $rundir/qemu-reset.log)" >&2
-			crashed=1
+			code=126
 		elif [ "$rc" = 0 ]; then
 			# -no-reboot: QEMU ends with status 0 when the test host
 			# resets or powers off.  Its init powers off only after
 			# writing a status (or an error, above), so the test host
 			# went down by itself.
 			echo "testhost: ERROR: the test host reset or powered off by itself (qemu status 0) without a script status" >&2
-			crashed=1
+			code=126
 		else
 			echo "testhost: ERROR: test host ended (qemu status $rc) without a script status" >&2
 		fi
 		echo "testhost: console log ($rundir/console.log):" >&2
 		tail -n 30 "$rundir/console.log" >&2
-		[ "$crashed" = 1 ] && exit 126
-		[ "$crashed" = 2 ] && exit 124
-		exit 125
+		exit "$code"
 	fi
 	local status
 	status=$(cat "$rundir/status")
