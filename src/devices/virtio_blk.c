@@ -61,6 +61,12 @@
 #define VBLK_FUTILE_PASSES	8
 #define VBLK_PROBE_PASSES	64
 #define VBLK_HOLD_NS		200000
+/* A pass takes at most this many turns (a chain taken, or a look at the
+ * ring), then ends as an emptied queue ends it and wakes the I/O thread
+ * again through kick_fd: a driver that refills the queue as fast as it is
+ * emptied (or forever re-posts one chain) cannot keep the thread in one
+ * callback, and what else its loop runs gets its turn. */
+#define VBLK_PASS_TURNS		(4 * VBLK_QSIZE)
 
 /* virtio_blk_config offsets */
 #define CFG_CAPACITY		0
@@ -176,22 +182,28 @@ static struct vblk_io *io_get(struct vblk *sc)
 	return io;
 }
 
+/* Wake the I/O thread (vblk_kick). */
+static void kick(struct vblk *sc)
+{
+	uint64_t one = 1;
+
+	if (write(sc->kick_fd, &one, sizeof(one)) < 0) {
+		/* counter saturated: a wakeup is pending anyway */
+	}
+}
+
 static void io_put(struct vblk *sc, struct vblk_io *io)
 {
-	bool kick;
+	bool stalled;
 
 	pthread_mutex_lock(&sc->mtx);
 	io->next = sc->free;
 	sc->free = io;
-	kick = sc->stalled;
+	stalled = sc->stalled;
 	sc->stalled = false;
 	pthread_mutex_unlock(&sc->mtx);
-	if (kick) {
-		uint64_t one = 1;
-		if (write(sc->kick_fd, &one, sizeof(one)) < 0) {
-			/* counter saturated: a wakeup is pending anyway */
-		}
-	}
+	if (stalled)
+		kick(sc);
 }
 
 static uint8_t errno_status(int err)
@@ -304,10 +316,13 @@ static bool vblk_poll(struct vblk *sc, struct vq *vq, struct vblk_pass *p)
  * finished request has waited hold_ns): a driver that keeps its queue busy
  * gets one interrupt per burst instead of one per request, and adds
  * requests without notifying while this thread watches the ring.  Then
- * whether the next pass watches is decided (VBLK_FUTILE_PASSES). */
+ * whether the next pass watches is decided (VBLK_FUTILE_PASSES).  A pass
+ * that reaches VBLK_PASS_TURNS ends the same way and continues later. */
 static void vblk_process(struct vblk *sc, struct vq *vq)
 {
 	struct vblk_pass pass = { 0 };
+	unsigned turns = 0;
+	bool more = false;
 
 	/* No notifications while the queue is being emptied: what the
 	 * driver adds meanwhile is seen by this pass. */
@@ -317,6 +332,10 @@ static void vblk_process(struct vblk *sc, struct vq *vq)
 		struct vblk_cmd cmd;
 		int r, err;
 
+		if (++turns > VBLK_PASS_TURNS) {
+			more = true;
+			break;
+		}
 		if (pass.used)
 			pass_signal(sc, vq, &pass, false, monotonic_ns());
 		io = io_get(sc);
@@ -387,6 +406,8 @@ static void vblk_process(struct vblk *sc, struct vq *vq)
 		sc->futile = 0;
 	} else if (pass.watch != 0 && ++sc->futile >= VBLK_FUTILE_PASSES)
 		sc->watching = false;
+	if (more)
+		kick(sc);
 }
 
 static void vblk_notify(void *arg, struct vq *vq)

@@ -77,7 +77,8 @@ void vq_reset(struct vq *vq)
 	vq->size = vq->maxsize;
 	vq->msix_vector = 0xffff;
 	vq->gen++;
-	vq->last_avail = vq->used_idx = vq->signalled_used = 0;
+	vq->last_avail = vq->seen_avail = 0;
+	vq->used_idx = vq->signalled_used = 0;
 	vq->signalled_valid = false;
 	vq->no_notify = false;
 	pthread_mutex_unlock(&vq->mtx);
@@ -108,7 +109,7 @@ bool vq_enable(struct vq *vq)
 		vq->ready = true;
 		vq->broken = false;
 		/* The driver starts both indices at 0 (2.7.6/2.7.8). */
-		vq->last_avail = 0;
+		vq->last_avail = vq->seen_avail = 0;
 		vq->used_idx = 0;
 		st16(used_p(vq) + 2, 0);
 	}
@@ -193,6 +194,23 @@ static const char *walk(struct vq *vq, uint16_t head, struct vq_chain *c,
 	return NULL;
 }
 
+/* vq->mtx held: the driver's avail index, checked against what was taken
+ * and what was read before; NULL or why it is bad. */
+static const char *read_avail(struct vq *vq, const uint8_t *avail,
+    uint16_t *aidx)
+{
+	uint16_t a = ld16(avail + 2);
+	uint16_t ahead = (uint16_t)(a - vq->last_avail);
+
+	if (ahead > vq->size)
+		return "avail index moved by more than the queue size";
+	if (ahead < (uint16_t)(vq->seen_avail - vq->last_avail))
+		return "avail index went backwards";
+	vq->seen_avail = a;
+	*aidx = a;
+	return NULL;
+}
+
 int vq_getchain(struct vq *vq, struct vq_chain *c, struct iovec *iov,
     unsigned maxiov)
 {
@@ -204,13 +222,9 @@ int vq_getchain(struct vq *vq, struct vq_chain *c, struct iovec *iov,
 	pthread_mutex_lock(&vq->mtx);
 	if (!vq->ready || vq->broken || (avail = avail_p(vq)) == NULL)
 		goto out;
-	aidx = ld16(avail + 2);
-	if (aidx == vq->last_avail)
+	why = read_avail(vq, avail, &aidx);
+	if (why != NULL || aidx == vq->last_avail)
 		goto out;
-	if ((uint16_t)(aidx - vq->last_avail) > vq->size) {
-		why = "avail index moved by more than the queue size";
-		goto out;
-	}
 	atomic_thread_fence(memory_order_acquire);
 	head = ld16(avail + 4 + 2u * (vq->last_avail % vq->size));
 	memset(c, 0, sizeof(*c));
@@ -297,13 +311,22 @@ void vq_endchains(struct vq *vq)
 
 bool vq_has_descs(struct vq *vq)
 {
+	const char *why = NULL;
 	uint8_t *avail;
+	uint16_t aidx;
 	bool r = false;
 
 	pthread_mutex_lock(&vq->mtx);
-	if (vq->ready && !vq->broken && (avail = avail_p(vq)) != NULL)
-		r = ld16(avail + 2) != vq->last_avail;
+	if (vq->ready && !vq->broken && (avail = avail_p(vq)) != NULL) {
+		why = read_avail(vq, avail, &aidx);
+		if (why != NULL)
+			bad(vq, why);
+		else
+			r = aidx != vq->last_avail;
+	}
 	pthread_mutex_unlock(&vq->mtx);
+	if (why != NULL)
+		vq->ops->error(vq, why);
 	return r;
 }
 

@@ -8,7 +8,10 @@
  *   - device-readable buffers before device-writable ones;
  *   - every buffer inside guest RAM (guest_ptr), lengths summed without
  *     overflow (at most 4 GiB - 1 per direction).
- * A bad chain (or a bad avail index) puts the device into NEEDS_RESET
+ * A bad chain (or a bad avail index: moved by more than the queue size,
+ * or behind a value already read, which the driver never does and which
+ * could otherwise keep a device re-looking at an empty ring) puts the
+ * device into NEEDS_RESET
  * (vq->ops->error) and the queue stops: no crash, no unbounded work.
  *
  * Threads: a queue is driven by one thread at a time (its notify context,
@@ -65,6 +68,7 @@ struct vq {
 	uint16_t msix_vector;
 	uint32_t gen;		/* bumped by every reset */
 	uint16_t last_avail;	/* next avail entry to take */
+	uint16_t seen_avail;	/* avail->idx as last read: never goes back */
 	uint16_t used_idx;	/* our copy of used->idx */
 	uint16_t signalled_used;	/* used idx at the last interrupt */
 	bool signalled_valid;

@@ -239,6 +239,45 @@ static void test_avail_index_jump(void **state)
 	expect_bad("avail index");
 }
 
+/* A driver that moves its avail index back (seen one more, then the old
+ * value again) could keep a device looking at a ring that is never
+ * there: the index seen by vq_has_descs (or a chain taken) is a floor. */
+static void test_avail_index_backwards(void **state)
+{
+	struct vq_chain c;
+	struct iovec iov[4];
+
+	(void)state;
+	setup_queue(8, false, false);
+	setdesc(DESC, 0, 0x80000, 16, 0, 0);
+	push(0);
+	assert_true(vq_has_descs(&vq));
+	wr16(AVAIL + 2, 0);		/* back */
+	expect_bad("backwards");
+	/* after a chain was taken, behind what vq_has_descs saw */
+	setup_queue(8, false, false);
+	setdesc(DESC, 0, 0x80000, 16, 0, 0);
+	push(0);
+	push(0);
+	push(0);
+	assert_int_equal(vq_getchain(&vq, &c, iov, 4), 1);
+	assert_true(vq_has_descs(&vq));	/* saw 3 */
+	wr16(AVAIL + 2, 2);
+	assert_false(vq_has_descs(&vq));
+	assert_int_equal(errors, 1);
+	assert_non_null(strstr(last_why, "backwards"));
+	assert_int_equal(vq_getchain(&vq, &c, iov, 4), 0);
+	assert_int_equal(errors, 1);
+	/* a reset starts the floor again at 0 */
+	setup_queue(8, false, false);
+	setdesc(DESC, 0, 0x80000, 16, 0, 0);
+	push(0);
+	assert_int_equal(vq_getchain(&vq, &c, iov, 4), 1);
+	vq_retchain(&vq);		/* given back: taken again */
+	assert_int_equal(vq_getchain(&vq, &c, iov, 4), 1);
+	assert_int_equal(errors, 0);
+}
+
 static void test_too_many_segments(void **state)
 {
 	struct vq_chain c;
@@ -533,6 +572,7 @@ int run_vq_tests(void)
 		cmocka_unit_test(test_buffer_outside_ram),
 		cmocka_unit_test(test_length_overflow),
 		cmocka_unit_test(test_avail_index_jump),
+		cmocka_unit_test(test_avail_index_backwards),
 		cmocka_unit_test(test_too_many_segments),
 		cmocka_unit_test(test_indirect),
 		cmocka_unit_test(test_enable_checks),
