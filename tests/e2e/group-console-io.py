@@ -7,6 +7,11 @@ promptly and put every terminal back, SIGUSR2 dumps its state.
   the dropped bytes are reported, the caller's pipe stays blocking;
 - a /dev/pts backend is raw while bhyve runs and restored after SIGTERM,
   SIGINT, SIGHUP and SIGQUIT, each with the status the signal calls for.
+
+A guest lost as the test host loses boots now and then (README, Tests:
+bhyve gone by itself, or a console that stops early) makes its scenario
+run again, BOOT_ATTEMPTS runs in all; every check reports once, from the
+last run.
 """
 
 import fcntl
@@ -28,11 +33,29 @@ def pipe_level(fd):
     return struct.unpack("i", fcntl.ioctl(fd, FIONREAD, b"\0\0\0\0"))[0]
 
 
-def check_unread_stdout():
+def retried(name, scenario, *args):
+    """Run scenario(rep, suffix, *args), which appends (check, ok, why) to
+    rep and returns True when its guest was lost before it was signalled;
+    such a run is run again, BOOT_ATTEMPTS in all.  Reports the last run's
+    checks."""
+    for attempt in range(1, BOOT_ATTEMPTS + 1):
+        rep = []
+        lost = scenario(rep, "" if attempt == 1 else ".run%d" % attempt,
+                        *args)
+        if not lost or attempt == BOOT_ATTEMPTS:
+            break
+        print("  (LOST-BOOT %s: the guest was lost in run %d of %d; running "
+              "the scenario again)" % (name, attempt, BOOT_ATTEMPTS),
+              flush=True)
+    for n, ok, why in rep:
+        report(n, ok, why)
+
+
+def check_unread_stdout(rep, suffix):
     r, w = os.pipe()
     fcntl.fcntl(w, F_SETPIPE_SZ, 4096)
     flags_before = fcntl.fcntl(w, fcntl.F_GETFL)
-    errpath = os.path.join(LOGDIR, "unread-stdout.stderr")
+    errpath = os.path.join(LOGDIR, "unread-stdout%s.stderr" % suffix)
     err = open(errpath, "wb")
     args = bhyve_args(cpus="2", cmdline="console=ttyS0 loglevel=8 "
                       "initcall_debug ignore_loglevel bhyvetest=shell")
@@ -45,16 +68,18 @@ def check_unread_stdout():
         time.sleep(0.5)
     full = pipe_level(r) >= 3072
     time.sleep(15)
+    # Gone by itself (a triple fault), or stopped printing early: lost.
+    lost = proc.poll() is not None or not full
     flags_during = fcntl.fcntl(w, fcntl.F_GETFL)
-    report("stdout-description-untouched",
+    rep.append(("stdout-description-untouched",
            flags_during == flags_before and not flags_during & os.O_NONBLOCK,
-           "file status flags %#x, were %#x" % (flags_during, flags_before))
+           "file status flags %#x, were %#x" % (flags_during, flags_before)))
     proc.send_signal(signal.SIGUSR2)
     time.sleep(2)
     dump = open(errpath, "rb").read().decode(errors="replace")
-    report("sigusr2-state-dump", proc.poll() is None and
-           "IOAPIC pin  4" in dump and "com1 (port 0x3f8" in dump and
-           "vcpu 1:" in dump, "bhyve ended or no dump: %s" % dump[-400:])
+    rep.append(("sigusr2-state-dump", proc.poll() is None and
+                "IOAPIC pin  4" in dump and "com1 (port 0x3f8" in dump and
+                "vcpu 1:" in dump, "bhyve ended or no dump: %s" % dump[-400:]))
     # ACPI is on and this guest runs no acpid: the first SIGTERM presses
     # the power button (nobody handles it), the second, with the press
     # still pending, powers off.  Neither may wait for the stalled output.
@@ -64,18 +89,20 @@ def check_unread_stdout():
     proc.send_signal(signal.SIGTERM)
     rc = wait_exit(proc, 10, dump=False)
     dt = time.time() - t0
-    report("sigterm-with-unread-stdout", rc is not None and dt < 5,
-           "still running after %.1f s (pipe full: %s)" % (dt, full))
-    report("sigterm-status-poweroff", rc == 1, "exit status %s" % rc)
+    rep.append(("sigterm-with-unread-stdout", rc is not None and dt < 5,
+                "still running after %.1f s (pipe full: %s)" % (dt, full)))
+    rep.append(("sigterm-status-poweroff", rc == 1, "exit status %s" % rc))
     err.close()
     text = open(errpath, "rb").read().decode(errors="replace")
-    report("dropped-output-reported", full and "bytes of console output "
-           "dropped" in text, "pipe full %s; stderr: %s" % (full, text[-300:]))
+    rep.append(("dropped-output-reported", full and "bytes of console "
+                "output dropped" in text, "pipe full %s; stderr: %s" % (
+                    full, text[-300:])))
     os.close(r)
     os.close(w)
+    return lost
 
 
-def check_shared_unread_pipe():
+def check_shared_unread_pipe(rep, suffix):
     """stdout and stderr the same pipe nobody reads (bhyve ... 2>&1 | x):
     SIGINT still ends bhyve within seconds, by that signal."""
     r, w = os.pipe()
@@ -87,24 +114,28 @@ def check_shared_unread_pipe():
     end = time.time() + BOOT_TIMEOUT
     while time.time() < end and proc.poll() is None and pipe_level(r) < 3072:
         time.sleep(0.5)
+    full = pipe_level(r) >= 3072
     time.sleep(5)
+    lost = proc.poll() is not None or not full
     t0 = time.time()
     proc.send_signal(signal.SIGINT)
     rc = wait_exit(proc, 10, dump=False)
     dt = time.time() - t0
-    report("sigint-with-unread-stdout-and-stderr",
-           rc == -signal.SIGINT and dt < 5,
-           "exit status %s after %.1f s" % (rc, dt))
+    rep.append(("sigint-with-unread-stdout-and-stderr",
+                rc == -signal.SIGINT and dt < 5,
+                "exit status %s after %.1f s (pipe full: %s)" % (rc, dt,
+                                                                 full)))
     os.close(r)
     os.close(w)
+    return lost
 
 
-def check_tty_restored(sig, want):
+def check_tty_restored(rep, suffix, sig, want):
     """com1 on /dev/pts/N: raw while running, restored after the signal."""
     master, slave = pty.openpty()
     path = os.ttyname(slave)
     before = termios.tcgetattr(slave)
-    name = "tty-%s" % signal.Signals(sig).name
+    name = "tty-%s%s" % (signal.Signals(sig).name, suffix)
     err = open(os.path.join(LOGDIR, name + ".stderr"), "wb")
     proc = subprocess.Popen(bhyve_args(com1=path), stdin=subprocess.DEVNULL,
                             stdout=err, stderr=subprocess.STDOUT)
@@ -116,7 +147,8 @@ def check_tty_restored(sig, want):
         if not termios.tcgetattr(slave)[3] & termios.ICANON:
             raw = True
             break
-    con.expect(rb"Linux version", 60)  # the guest runs
+    up = con.expect(rb"Linux version", 60) is not None  # the guest runs
+    lost = not up or proc.poll() is not None
     proc.send_signal(sig)
     if sig == signal.SIGTERM:
         # Once the guest has turned ACPI on, SIGTERM presses the power
@@ -128,22 +160,24 @@ def check_tty_restored(sig, want):
     while con.pump(0.1):
         pass
     after = termios.tcgetattr(slave)
-    report("pts-backend-restored-%s" % signal.Signals(sig).name,
-           raw and after == before, "raw while running: %s; termios %s" %
-           (raw, "restored" if after == before else "differ"))
-    report("pts-backend-status-%s" % signal.Signals(sig).name, rc == want,
-           "exit status %s, expected %s" % (rc, want))
+    rep.append(("pts-backend-restored-%s" % signal.Signals(sig).name,
+                raw and after == before, "raw while running: %s; termios %s"
+                % (raw, "restored" if after == before else "differ")))
+    rep.append(("pts-backend-status-%s" % signal.Signals(sig).name,
+                rc == want, "exit status %s, expected %s" % (rc, want)))
     os.close(master)
     os.close(slave)
     err.close()
+    return lost
 
 
 if __name__ == "__main__":
     plan(14)
-    check_unread_stdout()
-    check_shared_unread_pipe()
-    check_tty_restored(signal.SIGTERM, 1)
-    check_tty_restored(signal.SIGINT, -signal.SIGINT)
-    check_tty_restored(signal.SIGHUP, -signal.SIGHUP)
-    check_tty_restored(signal.SIGQUIT, -signal.SIGQUIT)
+    retried("unread-stdout", check_unread_stdout)
+    retried("shared-unread-pipe", check_shared_unread_pipe)
+    for sig, want in ((signal.SIGTERM, 1), (signal.SIGINT, -signal.SIGINT),
+                      (signal.SIGHUP, -signal.SIGHUP),
+                      (signal.SIGQUIT, -signal.SIGQUIT)):
+        retried("tty-%s" % signal.Signals(sig).name, check_tty_restored, sig,
+                want)
     finish()
