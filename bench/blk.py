@@ -2,7 +2,13 @@
 """Inside the nested test host (started by bench/blk.sh): the fio jobs under
 bhyve and QEMU on the same image; prints a table and the ratios, and writes
 it to $BHYVE_TEST_RUNDIR/results.txt.  Unless BENCH_PIN=0, each guest's
-vCPU thread runs on the test host's CPU 1 and everything else on CPU 0."""
+vCPU thread runs on the test host's CPU 1 and everything else on CPU 0.
+
+Order: unless BENCH_WARMUP=0, one uncounted boot of each VMM runs every job
+for 3 s first (a fresh test host runs slower at first, and whoever went
+first paid for it); then the counted rounds alternate the VMMs, the order
+reversed every other round (bhyve qemu, qemu bhyve, ...) so that a drift
+of the test host's speed within a run favours neither."""
 
 import os
 import statistics
@@ -16,6 +22,7 @@ os.environ.setdefault("GUEST_INITRD", os.environ["BENCH_INITRD"])
 from vmlib import Console, wait_exit  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import QEMU, qemu_version  # noqa: E402
 from vmmmem import (PIN, Sampler, confine, cpu_ticks, cpu_us,  # noqa: E402
                      kvm_counts, per_unit,
                      pin_vcpus)
@@ -27,6 +34,7 @@ BHYVE_B = os.environ.get("BHYVE_B", "")   # a second build to compare, "bhyve-b"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 ORDER = os.environ.get("BENCH_VMMS", "bhyve qemu").split()
 RUNTIME = int(os.environ.get("BENCH_RUNTIME", "10"))
+WARMUP = os.environ.get("BENCH_WARMUP", "1") != "0"
 LOGDIR = os.environ.get("BHYVE_TEST_RUNDIR", "/tmp")
 IMG = "/tmp/bench.img"
 SIZE_MB = 256
@@ -38,9 +46,10 @@ JOBS = [
     ("rand-read-4K-qd32", "--rw=randread --bs=4k --iodepth=32", "read",
      "IOPS"),
 ]
+if os.environ.get("BENCH_JOBS"):    # a subset, by name
+    JOBS = [j for j in JOBS if j[0] in os.environ["BENCH_JOBS"].split()]
 FIO = ("fio --name=j --filename=/dev/vda --direct=1 --ioengine=libaio "
-       "--size=%dM --time_based --runtime=%d --thread --minimal "
-       % (SIZE_MB, RUNTIME))
+       "--size=%dM --time_based --runtime=%%d --thread --minimal " % SIZE_MB)
 
 VMMS = {
     "bhyve": [BHYVE, "-H", "-P", "-c", "1", "-m", "1G", "-s", "0,hostbridge",
@@ -53,7 +62,7 @@ VMMS = {
                 "-o", "boot.initrd=" + INITRD, "-o", "boot.cmdline=" + CMDLINE,
                 "benchvm"],
     # (debug-threads names the vCPU thread "CPU 0/KVM", for cpu_ticks.)
-    "qemu": ["qemu-system-x86_64", "-enable-kvm", "-cpu", "host", "-m", "1G",
+    "qemu": [QEMU, "-enable-kvm", "-cpu", "host", "-m", "1G",
              "-smp", "1", "-name", "benchvm,debug-threads=on", "-nographic",
              "-no-reboot", "-kernel", KERNEL,
              "-initrd", INITRD, "-append", CMDLINE,
@@ -62,13 +71,13 @@ VMMS = {
 }
 
 
-def run_vmm(name, rnd):
+def run_vmm(name, rnd, runtime=RUNTIME):
     """{job: value} for one VMM; "mem": its own peak memory in KiB."""
     res = {}
     proc = subprocess.Popen(VMMS[name], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     mem = Sampler(proc.pid, 1024)
-    con = Console(proc.stdout.fileno(), "bench-%s-%d.log" % (name, rnd))
+    con = Console(proc.stdout.fileno(), "bench-%s-%s.log" % (name, rnd))
     t0 = time.time()
     if con.expect(rb"BHYVE-GUEST-SCRIPT\r?\n", 600) is None:
         print("%s: guest did not come up" % name, flush=True)
@@ -81,9 +90,9 @@ def run_vmm(name, rnd):
         cpu0 = cpu_ticks(proc.pid)
         k0 = kvm_counts()
         proc.stdin.write(("echo @@B; %s %s 2>&1; echo @@E\n"
-                          % (FIO, args)).encode())
+                          % (FIO % runtime, args)).encode())
         proc.stdin.flush()
-        m = con.expect(rb"(?s)@@B\r?\n(.*?)@@E", RUNTIME + 120)
+        m = con.expect(rb"(?s)@@B\r?\n(.*?)@@E", runtime + 120)
         k1 = kvm_counts()
         line = ""
         if m:
@@ -102,7 +111,7 @@ def run_vmm(name, rnd):
         # The VMM's own CPU time per request (its threads but the vCPUs'):
         # the host work the VMM adds to the guest's.
         us = cpu_us(cpu0, cpu_ticks(proc.pid))
-        nreq = float(iops) * RUNTIME
+        nreq = float(iops) * runtime
         if us is not None and nreq > 0:
             res[job + "/cpu"] = us / nreq
         # The guest's exits per request (fio's start and end count too).
@@ -123,12 +132,15 @@ def main():
         for _ in range(SIZE_MB):
             f.write(chunk)
     confine()
-    # Rounds alternate the VMMs (bhyve, qemu, bhyve, qemu, ...): the test
-    # host's speed drifts during a run, and each figure is the median of
-    # its rounds.
+    # The test host's speed drifts during a run: a warm-up, rounds in
+    # alternating order, and each figure the median of its rounds.
+    if WARMUP:
+        for v in ORDER:
+            print("%s: warm-up (not counted)" % v, flush=True)
+            run_vmm(v, "warm", 3)
     runs = {v: [] for v in ORDER}
     for rnd in range(ROUNDS):
-        for v in ORDER:
+        for v in (ORDER if rnd % 2 == 0 else ORDER[::-1]):
             runs[v].append(run_vmm(v, rnd))
     out = {}
     for v in ORDER:
@@ -142,10 +154,12 @@ def main():
                 out[v][job + "/all"] = vals
     others = [v for v in ORDER if v != "qemu"]
     lines = ["virtio-blk, %d MiB image on the test host's tmpfs; fio %ds per "
-             "job, O_DIRECT, libaio; median of %d alternating rounds; %s%s"
+             "job, O_DIRECT, libaio; median of %d alternating rounds%s; %s%s"
              % (SIZE_MB, RUNTIME, ROUNDS,
+                " after a warm-up" if WARMUP else "",
                 time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
                 "; vCPU pinned to CPU 1, all else to CPU 0" if PIN else ""),
+             "qemu: " + qemu_version(),
              "%-18s" % "job" + "".join("%12s" % v for v in ORDER) +
              "".join("%10s" % ("%s/q" % v.replace("bhyve", "b"))
                      for v in others if "qemu" in ORDER)]

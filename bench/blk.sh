@@ -2,8 +2,9 @@
 # virtio-blk benchmark: fio in the guest (sequential 1 MiB read and write at
 # queue depth 8, 4 KiB random reads at queue depth 1 and 32, O_DIRECT,
 # libaio, 10 s each) against the same 256 MiB image on the test host's tmpfs,
-# under our bhyve (-s 4,virtio-blk) and QEMU (-device virtio-blk-pci, its
-# default cache=writeback, aio=threads), in ONE run of the nested test host.
+# under our bhyve (-s 4,virtio-blk) and QEMU 7.2 (bookworm's, unpacked by
+# bench/qemu72.sh; -device virtio-blk-pci, its default cache=writeback,
+# aio=threads), in ONE run of the nested test host.
 #
 #   bench/blk.sh          run on the development/CI machine
 #
@@ -17,7 +18,9 @@
 # the median of its rounds), BENCH_VMMS (default "bhyve qemu"; "bhyve-b"
 # is a second build given as BHYVE_B, for before/after comparisons),
 # BENCH_PIN (default 1: each guest's vCPU thread on CPU 1, everything else
-# on CPU 0; 0 leaves placement to the scheduler).
+# on CPU 0; 0 leaves placement to the scheduler), BENCH_WARMUP (default 1:
+# an uncounted boot of each VMM first; see blk.py), BENCH_JOBS (job names
+# to run, default all four).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -27,7 +30,7 @@ if [ -n "${BHYVE_TESTHOST:-}" ]; then
 	. "$BHYVE_TEST_ENV"
 	# shellcheck disable=SC1091
 	. "$BHYVE_TEST_RUNDIR/bench.env"
-	export KERNEL BENCH_PIN BENCH_RUNTIME BHYVE BHYVE_B BENCH_ROUNDS BENCH_VMMS
+	export KERNEL BENCH_PIN BENCH_RUNTIME BHYVE BHYVE_B BENCH_ROUNDS BENCH_VMMS BENCH_QEMU BENCH_WARMUP BENCH_JOBS
 	export BENCH_INITRD=$BHYVE_TEST_RUNDIR/initrd-fio
 	exec python3 "$here/blk.py"
 fi
@@ -60,9 +63,10 @@ pad=$(( (512 - size % 512) % 512 ))
 head -c "$pad" /dev/zero >>"$logdir/initrd-fio"
 cat "$work/fio.cpio" >>"$logdir/initrd-fio"
 echo "bench: logs in $logdir; guest initramfs with fio: $(stat -c %s "$logdir/initrd-fio") bytes"
-printf 'BENCH_PIN=%q\nBENCH_RUNTIME=%q\nBHYVE=%q\nBHYVE_B=%q\nBENCH_ROUNDS=%q\nBENCH_VMMS=%q\n' \
+qemu=$("$here/qemu72.sh")
+printf 'BENCH_PIN=%q\nBENCH_RUNTIME=%q\nBHYVE=%q\nBHYVE_B=%q\nBENCH_ROUNDS=%q\nBENCH_VMMS=%q\nBENCH_QEMU=%q\nBENCH_WARMUP=%q\nBENCH_JOBS=%q\n' \
 	"${BENCH_PIN:-1}" "${BENCH_RUNTIME:-10}" "${BHYVE:-$root/build/bhyve}" "${BHYVE_B:-}" \
-	"${BENCH_ROUNDS:-2}" "${BENCH_VMMS:-bhyve qemu}" >"$logdir/bench.env"
+	"${BENCH_ROUNDS:-2}" "${BENCH_VMMS:-bhyve qemu}" "$qemu" "${BENCH_WARMUP:-1}" "${BENCH_JOBS:-}" >"$logdir/bench.env"
 BHYVE_TESTHOST_RUNDIR=$logdir \
 	BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-2400} \
 	"$root/tests/e2e/testhost.sh" run "$here/blk.sh"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Boot benchmark: wall time from VMM process start to exit, and memory, for the
 # same Debian kernel + guest initramfs (whose /init prints BHYVE-GUEST-UP and
-# runs "reboot -f" at once), under QEMU -M pc, QEMU -M microvm and our bhyve,
+# runs "reboot -f" at once), under QEMU -M pc, QEMU -M microvm (QEMU 7.2,
+# bookworm's, unpacked by bench/qemu72.sh) and our bhyve,
 # all in ONE run of the nested test host (tests/e2e/testhost.sh).
 #
 #   bench/boot.sh                 run on the development/CI machine
@@ -28,8 +29,16 @@ if [ -z "${BHYVE_TESTHOST:-}" ]; then
 		$sudo apt-get install -y time >&2 || { $sudo apt-get update >&2 && $sudo apt-get install -y time >&2; }
 	fi
 	echo "bench: logs in $logdir"
+	# The test host gets no environment of ours: what it needs goes in a file.
+	qemu=$("$here/qemu72.sh")
+	printf 'BENCH_QEMU=%q\nBENCH_REPS=%q\nBENCH_VMMS=%q\nBHYVE=%q\nBENCH_APPEND=%q\nBENCH_TIMEOUT=%q\n' \
+		"$qemu" "${BENCH_REPS:-}" "${BENCH_VMMS:-}" "${BHYVE:-}" "${BENCH_APPEND:-}" \
+		"${BENCH_TIMEOUT:-}" >"$logdir/bench.env"
 	BHYVE_TESTHOST_RUNDIR=$logdir BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-3600} exec "$root/tests/e2e/testhost.sh" run "$here/boot.sh" "$@"
 fi
+# shellcheck disable=SC1091
+. "$BHYVE_TEST_RUNDIR/bench.env"
+qemu=$BENCH_QEMU
 
 reps=${BENCH_REPS:-3}
 vmms=${BENCH_VMMS:-qemu-pc qemu-microvm bhyve}
@@ -44,7 +53,7 @@ results="$logdir/results.txt"
 vmm_cmd() { # NAME -> sets array CMD
 	case $1 in
 	qemu-pc | qemu-microvm)
-		CMD=(qemu-system-x86_64 -enable-kvm -M "${1#qemu-}" -m "$mem_mb" -nographic -no-reboot
+		CMD=("$qemu" -enable-kvm -M "${1#qemu-}" -m "$mem_mb" -nographic -no-reboot
 			-kernel "$KERNEL" -initrd "$GUEST_INITRD" -append "$cmdline") ;;
 	bhyve)
 		CMD=("$bhyve" -H -P -c 1 -m "${mem_mb}M" -s "0,hostbridge" -s "31,lpc" -l "com1,stdio"
@@ -101,8 +110,8 @@ ensure_time() {
 	return 1
 }
 
-qemu_version=$(qemu-system-x86_64 --version | head -n1)
-echo "bench: compared against $qemu_version (the same binary runs the test host)"
+qemu_version=$("$qemu" --version | head -n1)
+echo "bench: compared against $qemu_version (bench/qemu72.sh)"
 echo "bench: kernel $KVER, guest initrd $(basename "$GUEST_INITRD"), ${mem_mb} MiB, $reps runs each, test host $(nproc) cpus"
 ensure_time
 declare -A WALL RSS OVH UP STATUS

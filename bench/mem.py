@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
 from vmlib import INITRD, KERNEL, LOGDIR, Console, wait_exit  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import QEMU, qemu_version  # noqa: E402
 from vmmmem import Sampler  # noqa: E402
 
 BHYVE = os.environ["BHYVE"]
@@ -65,7 +66,7 @@ def vmm_cmd(name):
                 "-s", "31,lpc", "-l", "com1,stdio",
                 "-o", "boot.kernel=" + KERNEL, "-o", "boot.initrd=" + INITRD,
                 "-o", "boot.cmdline=" + CMDLINE, "benchvm"]
-    return ["qemu-system-x86_64", "-enable-kvm", "-M", "pc", "-m", str(MEM_MB),
+    return [QEMU, "-enable-kvm", "-M", "pc", "-m", str(MEM_MB),
             "-display", "none", "-serial", "stdio", "-monitor", "none",
             "-no-reboot", "-kernel", KERNEL, "-initrd", INITRD,
             "-append", CMDLINE,
@@ -141,7 +142,8 @@ def main():
     lines = ["VMM's own memory (RSS minus guest RAM, peak), virtio-blk + "
              "virtio-rnd + virtio-net (slirp) + virtio-console at work, "
              "%d MiB guest; %s" % (MEM_MB, time.strftime("%Y-%m-%dT%H:%MZ",
-                                                        time.gmtime()))]
+                                                        time.gmtime())),
+             "qemu: " + qemu_version()]
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Blob)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     for v in VMMS:

@@ -1,8 +1,9 @@
 #!/bin/bash
 # The VMM's own memory with every virtio device at work: bhyve with
 # virtio-blk, virtio-rnd, virtio-net (slirp) and virtio-console against QEMU
-# with the same devices, in ONE run of the nested test host
-# (tests/e2e/testhost.sh); the work is done by bench/mem.py.
+# 7.2 (bookworm's, unpacked by bench/qemu72.sh) with the same devices, in
+# ONE run of the nested test host (tests/e2e/testhost.sh); the work is done
+# by bench/mem.py.
 #
 #   bench/mem.sh                  run on the development/CI machine
 #
@@ -17,8 +18,9 @@ if [ -z "${BHYVE_TESTHOST:-}" ]; then
 	logdir=${BENCH_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/bhyve-bench-mem.XXXXXX")}
 	mkdir -p "$logdir"
 	echo "bench: logs in $logdir"
-	printf 'BHYVE=%s\nBENCH_VMMS=%q\n' "${BHYVE:-$root/build/bhyve}" \
-		"${BENCH_VMMS:-bhyve qemu}" >"$logdir/bench.env"
+	qemu=$("$here/qemu72.sh")
+	printf 'BHYVE=%s\nBENCH_VMMS=%q\nBENCH_QEMU=%q\n' "${BHYVE:-$root/build/bhyve}" \
+		"${BENCH_VMMS:-bhyve qemu}" "$qemu" >"$logdir/bench.env"
 	BHYVE_TESTHOST_RUNDIR=$logdir BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-1800} \
 		exec "$root/tests/e2e/testhost.sh" run "$here/mem.sh" "$@"
 fi
@@ -26,5 +28,5 @@ fi
 . "$BHYVE_TEST_ENV"
 # shellcheck disable=SC1091
 . "$BHYVE_TEST_RUNDIR/bench.env"
-export KERNEL VMLINUX GUEST_INITRD BHYVE BENCH_VMMS
+export KERNEL VMLINUX GUEST_INITRD BHYVE BENCH_VMMS BENCH_QEMU
 exec python3 "$here/mem.py"

@@ -18,6 +18,11 @@ reads and writes 1 KiB per system call: the guest's own syscalls set the
 pace, and as the sender a device that answered faster made the guest send
 smaller segments.)
 
+Unless BENCH_WARMUP=0, one uncounted boot of each VMM with one transfer
+each way comes first (a fresh test host runs slower at first, and whoever
+went first paid for it); the counted rounds reverse the VMMs' order every
+other round, so that a drift within the run favours neither.
+
 Unless BENCH_PIN=0, each guest's vCPU thread runs on the test host's CPU 1
 and everything else (the VMM's other threads, this script with its HTTP
 endpoint, the test host's network stack) on CPU 0, for both VMMs alike.
@@ -43,6 +48,7 @@ from vmlib import (BHYVE, INITRD, KERNEL, LOGDIR, Console,  # noqa: E402
                    wait_exit)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import QEMU, qemu_version  # noqa: E402
 from vmmmem import (PIN, Sampler, confine, cpu_ticks, cpu_us,  # noqa: E402
                      kvm_counts, per_unit,
                      pin_vcpus)
@@ -53,6 +59,7 @@ GUEST = "192.168.77.2"
 MB = int(os.environ.get("BENCH_MB", "64"))
 REPS = int(os.environ.get("BENCH_REPS", "2"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+WARMUP = os.environ.get("BENCH_WARMUP", "1") != "0"
 VMMS = os.environ.get("BENCH_VMMS", "bhyve qemu").split()
 BHYVE_B = os.environ.get("BHYVE_B", "")   # a second build to compare, "bhyve-b"
 CMDLINE = "console=ttyS0 bhyvetest=script bhyvemods=virtio_pci,virtio_net"
@@ -67,7 +74,7 @@ def vmm_cmd(name):
                 "-o", "boot.kernel=" + KERNEL, "-o", "boot.initrd=" + INITRD,
                 "-o", "boot.cmdline=" + CMDLINE, "benchvm"]
     # (debug-threads names the vCPU thread "CPU 0/KVM", for cpu_ticks.)
-    return ["qemu-system-x86_64", "-enable-kvm", "-cpu", "host", "-M", "pc",
+    return [QEMU, "-enable-kvm", "-cpu", "host", "-M", "pc",
             "-m", "512", "-name", "benchvm,debug-threads=on",
             "-display", "none", "-serial", "stdio", "-monitor", "none",
             "-no-reboot", "-netdev",
@@ -153,8 +160,8 @@ def stalled(proc, con, name):
         con.expect(rb"nothing-to-wait-for", 5)
 
 
-def bench(name, rnd=0):
-    log = os.path.join(LOGDIR, "bench-net-%s-%d.log" % (name, rnd))
+def bench(name, rnd=0, reps=REPS):
+    log = os.path.join(LOGDIR, "bench-net-%s-%s.log" % (name, rnd))
     proc = subprocess.Popen(vmm_cmd(name), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     con = Console(proc.stdout.fileno(), os.path.basename(log))
@@ -186,7 +193,7 @@ def bench(name, rnd=0):
     # The file the test host fetches, in the guest's tmpfs, and the server.
     run("dd if=/dev/zero of=/tmp/up bs=1M count=%d 2>/dev/null; httpd -p %d "
         "-h /tmp; echo HTTPD-UP" % (MB, HTTP_PORT), "HTTPD-UP")
-    for i in range(REPS):
+    for i in range(reps):
         out = {}
         cpu0 = cpu_ticks(proc.pid)
         k0 = kvm_counts()
@@ -271,20 +278,27 @@ def main():
                    check=True)
     confine()
     lines = ["%d MiB per transfer, %d transfers each way per boot, %d "
-             "alternating rounds, median MB/s; guest: 1 vCPU, 512 MiB; "
+             "alternating rounds%s, median MB/s; guest: 1 vCPU, 512 MiB; "
              "guest->host from busybox httpd, host->guest by busybox wget; "
              "%s%s" % (MB, REPS, ROUNDS,
+                       " after a warm-up" if WARMUP else "",
                        time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
                        "; vCPU pinned to CPU 1, all else to CPU 0" if PIN
                        else ""),
+             "qemu: " + qemu_version(),
              "%-8s %14s %14s" % ("vmm", "guest->host", "host->guest")]
-    # Rounds alternate the VMMs (one boot each per round): the test host's
-    # speed drifts during a run; the medians are over every transfer.
+    # Rounds alternate the VMMs (one boot each per round, the order
+    # reversed every other round) after a warm-up: the test host's speed
+    # drifts during a run; the medians are over every transfer.
+    if WARMUP:
+        for v in VMMS:
+            print("bench: %s warm-up (not counted)" % v, flush=True)
+            bench(v, "warm", 1)
     got = {v: {"up": [], "down": [], "upcpu": [], "downcpu": [], "upex": [],
                "downex": [], "mem": 0,
                "frames": [], "secs": 0.0} for v in VMMS}
     for rnd in range(ROUNDS):
-        for v in VMMS:
+        for v in (VMMS if rnd % 2 == 0 else VMMS[::-1]):
             t0 = time.time()
             r = bench(v, rnd)
             g = got[v]
