@@ -268,7 +268,8 @@ static void test_avail_index_backwards(void **state)
 	assert_non_null(strstr(last_why, "backwards"));
 	assert_int_equal(vq_getchain(&vq, &c, iov, 4), 0);
 	assert_int_equal(errors, 1);
-	/* a reset starts the floor again at 0 */
+	/* a queue set up again starts the floor at 0, and a chain given
+	 * back (vq_retchain) is taken again without an error */
 	setup_queue(8, false, false);
 	setdesc(DESC, 0, 0x80000, 16, 0, 0);
 	push(0);
