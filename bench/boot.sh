@@ -122,6 +122,9 @@ for v in $vmms; do
 		continue
 	fi
 	vmm_cmd "$v"
+	# (a line before every silent stretch: the test host ends a run that
+	# prints nothing for 300 s, and a hung run lasts timeout_s)
+	echo "bench: $v: $reps runs, each at most ${timeout_s} s"
 	walls=() rsss=() ups=() hung=0
 	for i in $(seq 1 $((reps * 2))); do
 		[ ${#walls[@]} -ge "$reps" ] && break
@@ -151,6 +154,7 @@ for v in $vmms; do
 	WALL[$v]=$(printf '%s\n' "${walls[@]}" | median)
 	RSS[$v]=$(printf '%s\n' "${rsss[@]}" | median)
 	UP[$v]=$(printf '%s\n' "${ups[@]}" | median)
+	echo "bench: $v: a run sampled for the VMM's own memory"
 	if s=$(sampled_run "$v" "$logdir/$v-sampled.log"); then
 		read -r _ o <<<"$s"
 		OVH[$v]=$o
