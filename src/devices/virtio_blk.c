@@ -49,24 +49,25 @@
 #define VBLK_MAX_DWZ	(1u << 21)		/* sectors: 1 GiB */
 #define VBLK_CFG_SIZE	60
 /* Interrupt batching (vblk_process): the I/O thread watches an emptied
- * queue for virtio.poll_us (our extension; 0 turns it off) for the
- * driver's next request before it raises the interrupt.  After
- * VBLK_FUTILE_PASSES passes in a row whose watch found nothing (a driver
- * that waits for each request, queue depth 1, only waits it out) the
- * watch stops; then every VBLK_PROBE_PASSES-th pass that finished requests
- * watches once, and one that finds a request starts it again.  Finished
- * requests wait for their interrupt at most VBLK_HOLD_NS, or four watches
- * if longer. */
-#define VBLK_POLL_US_DEF	200
+ * queue for the driver's next request before it raises the interrupt.
+ * The watch's window follows the driver's pace: it starts at a quarter of
+ * virtio.poll_us (our extension; 0 turns it off), moves toward three times
+ * the wait for each request a watch finds, doubles after a watch that
+ * found nothing, and stays between an eighth of virtio.poll_us and all of
+ * it.  After VBLK_FUTILE_PASSES passes in a row whose watch found nothing
+ * (a driver that waits for each request, queue depth 1, only waits it
+ * out) the watch stops; then every VBLK_PROBE_PASSES-th pass that finished
+ * requests watches once with the starting window, and one that finds a
+ * request starts it again.  Finished requests wait for their interrupt at
+ * most VBLK_HOLD_NS, or virtio.poll_us if longer; the watch goes on after
+ * that interrupt. */
+#define VBLK_POLL_US_DEF	800
 #define VBLK_FUTILE_PASSES	8
 #define VBLK_PROBE_PASSES	64
-#define VBLK_HOLD_NS		200000
-/* A pass takes at most this many turns (a chain taken, or a look at the
- * ring), then ends as an emptied queue ends it and wakes the I/O thread
- * again through kick_fd: a driver that refills the queue as fast as it is
- * emptied (or forever re-posts one chain) cannot keep the thread in one
- * callback, and what else its loop runs gets its turn. */
+#define VBLK_HOLD_NS		800000
 #define VBLK_PASS_TURNS		(4 * VBLK_QSIZE)
+/* ... or once it has lasted this long (and its current watch is over). */
+#define VBLK_PASS_NS		10000000
 
 /* virtio_blk_config offsets */
 #define CFG_CAPACITY		0
@@ -140,10 +141,11 @@ struct vblk {
 	pthread_mutex_t mtx;
 	struct vblk_io *free;
 	bool stalled;
-	uint64_t quiet_max;	/* virtio.poll_us */
-	uint64_t hold_ns;	/* VBLK_HOLD_NS, at least 4 * quiet_max */
+	uint64_t poll_ns;	/* virtio.poll_us: the longest window */
+	uint64_t hold_ns;	/* VBLK_HOLD_NS, at least poll_ns */
 	/* I/O thread only: */
 	bool watching;		/* the watch is on */
+	uint64_t win;		/* its window, poll_ns / 8 .. poll_ns */
 	unsigned futile;	/* passes in a row whose watch found nothing */
 	unsigned since_probe;	/* passes without a watch */
 	struct vblk_iovs *iovs;	/* VBLK_NIO */
@@ -257,7 +259,7 @@ struct vblk_pass {
 	bool used;
 	uint64_t held;		/* monotonic_ns() when the first finished */
 	bool decided, found;	/* watch chosen; a watch found a request */
-	uint64_t watch;		/* ns, 0: none */
+	bool watch;		/* this pass watches */
 };
 
 static void pass_used(struct vblk_pass *p)
@@ -278,29 +280,40 @@ static void pass_signal(struct vblk *sc, struct vq *vq, struct vblk_pass *p,
 	}
 }
 
+/* A watch found a request `wait` ns after it began: the window moves a
+ * quarter of the way toward three times that. */
+static void win_found(struct vblk *sc, uint64_t wait)
+{
+	uint64_t w = (3 * sc->win + 3 * wait) / 4;
+
+	sc->win = w < sc->poll_ns / 8 ? sc->poll_ns / 8 :
+	    w > sc->poll_ns ? sc->poll_ns : w;
+}
+
 /* Watch the emptied ring for the driver's next request (see
  * VBLK_FUTILE_PASSES); true if it came.  Bounded spinning on the I/O
  * thread, never a vCPU's. */
 static bool vblk_poll(struct vblk *sc, struct vq *vq, struct vblk_pass *p)
 {
-	uint64_t now, end;
+	uint64_t start, now, end;
 
 	if (!p->decided) {
 		p->decided = true;
-		p->watch = sc->watching ? sc->quiet_max : 0;
-		if (!sc->watching && sc->quiet_max != 0 &&
+		p->watch = sc->watching;
+		if (!sc->watching && sc->poll_ns != 0 &&
 		    ++sc->since_probe >= VBLK_PROBE_PASSES) {
 			sc->since_probe = 0;
-			p->watch = sc->quiet_max;
+			p->watch = true;
 		}
 	}
-	if (p->watch == 0)
+	if (!p->watch)
 		return false;
-	now = monotonic_ns();
-	end = now + p->watch;
+	start = now = monotonic_ns();
+	end = start + sc->win;
 	do {
 		if (vq_has_descs(vq)) {
 			p->found = true;
+			win_found(sc, now - start);
 			return true;
 		}
 		pass_signal(sc, vq, p, false, now);
@@ -316,11 +329,13 @@ static bool vblk_poll(struct vblk *sc, struct vq *vq, struct vblk_pass *p)
  * finished request has waited hold_ns): a driver that keeps its queue busy
  * gets one interrupt per burst instead of one per request, and adds
  * requests without notifying while this thread watches the ring.  Then
- * whether the next pass watches is decided (VBLK_FUTILE_PASSES).  A pass
- * that reaches VBLK_PASS_TURNS ends the same way and continues later. */
+ * whether the next pass watches, and how long, is decided
+ * (VBLK_FUTILE_PASSES).  A pass that reaches VBLK_PASS_TURNS or
+ * VBLK_PASS_NS ends the same way and continues later. */
 static void vblk_process(struct vblk *sc, struct vq *vq)
 {
 	struct vblk_pass pass = { 0 };
+	uint64_t began = monotonic_ns();
 	unsigned turns = 0;
 	bool more = false;
 
@@ -332,7 +347,8 @@ static void vblk_process(struct vblk *sc, struct vq *vq)
 		struct vblk_cmd cmd;
 		int r, err;
 
-		if (++turns > VBLK_PASS_TURNS) {
+		if (++turns > VBLK_PASS_TURNS ||
+		    monotonic_ns() - began > VBLK_PASS_NS) {
 			more = true;
 			break;
 		}
@@ -404,8 +420,13 @@ static void vblk_process(struct vblk *sc, struct vq *vq)
 	if (pass.found) {
 		sc->watching = true;
 		sc->futile = 0;
-	} else if (pass.watch != 0 && ++sc->futile >= VBLK_FUTILE_PASSES)
-		sc->watching = false;
+	} else if (pass.watch && sc->watching) {
+		sc->win = 2 * sc->win > sc->poll_ns ? sc->poll_ns : 2 * sc->win;
+		if (++sc->futile >= VBLK_FUTILE_PASSES) {
+			sc->watching = false;
+			sc->win = sc->poll_ns / 4;
+		}
+	}
 	if (more)
 		kick(sc);
 }
@@ -526,10 +547,10 @@ static int vblk_init(struct vm *vm, struct pci_devinst *pi, const char *node)
 		free(sc);
 		return fail("out of memory");
 	}
-	sc->quiet_max = poll_us * 1000ull;
-	sc->watching = sc->quiet_max != 0;
-	sc->hold_ns = 4 * sc->quiet_max > VBLK_HOLD_NS ? 4 * sc->quiet_max :
-	    VBLK_HOLD_NS;
+	sc->poll_ns = poll_us * 1000ull;
+	sc->watching = sc->poll_ns != 0;
+	sc->win = sc->poll_ns / 4;
+	sc->hold_ns = sc->poll_ns > VBLK_HOLD_NS ? sc->poll_ns : VBLK_HOLD_NS;
 	sc->kick_fd = -1;
 	snprintf(sc->node, sizeof(sc->node), "%s", node);
 	snprintf(ident, sizeof(ident), "%u:%u", pi->slot, pi->func);

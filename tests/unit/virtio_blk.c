@@ -643,15 +643,28 @@ static double alone(unsigned i, uint16_t *used)
 	return isr_after(now_s());
 }
 
-/* virtio.poll_us: after a pass the I/O thread watches the ring; a request
- * the driver adds meanwhile is taken without a notification, and the
- * interrupt comes once, when the ring has stayed quiet that long.  After
- * 8 passes in a row whose watch found nothing the watch stops; the 64th
- * pass after that watches once, and finding a request starts it again. */
+/* Whether the used index reaches n within `secs`. */
+static bool used_within(uint16_t n, double secs)
+{
+	double t = now_s();
+
+	while ((uint16_t)get_le(USED + 2, 2) != n && now_s() - t < secs)
+		usleep(1000);
+	return (uint16_t)get_le(USED + 2, 2) == n;
+}
+
+/* virtio.poll_us (here 0.4 s): after a pass the I/O thread watches the
+ * ring, first for a quarter of it (0.1 s); a request the driver adds
+ * meanwhile is taken without a notification, and the interrupt comes
+ * once, when the ring has stayed quiet for the window.  A watch that finds
+ * nothing doubles the window (up to 0.4 s, which also bounds how long a
+ * finished request waits); after 8 passes in a row whose watch found
+ * nothing the watch stops; the 64th pass after that watches once, and
+ * finding a request starts it again. */
 static void test_poll(void **state)
 {
 	char *path;
-	int fd = dev_up("virtio.poll_us=100000", &path);
+	int fd = dev_up("virtio.poll_us=400000", &path);
 	uint8_t img[8192];
 	uint16_t used = 2;
 	double t;
@@ -671,22 +684,50 @@ static void test_poll(void **state)
 	assert_int_equal(ram[0x80101], VIRTIO_BLK_S_OK);
 	assert_memory_equal(ram + 0x30000, img, sizeof(img));
 	t = isr_after(t);
-	assert_true(t >= 0.09 && t < 5);	/* not before the quiet 0.1 s */
+	/* not before the quiet window, at least an eighth of poll_us */
+	assert_true(t >= 0.045 && t < 5);
 	for (unsigned i = 0; i < 8; i++) {	/* futile watches */
 		t = alone(i, &used);
-		assert_true(t >= 0.09 && t < 5);
+		/* the window doubles: 0.3 s or more from the fourth */
+		assert_true(t >= (i < 3 ? 0.045 : 0.29) && t < 5);
 	}
 	for (unsigned i = 0; i < 63; i++)	/* no watch */
-		assert_true(alone(i, &used) < 0.05);
+		assert_true(alone(i, &used) < 0.03);
 	queue_read(0, 0);			/* the probe, and it finds one */
 	mwr(NOTIFY0, 2, 0);
 	wait_used(++used);
-	queue_read(1, 8);
-	wait_used(++used);
+	queue_read(1, 8);			/* no notification */
+	assert_true(used_within(++used, 0.03));
 	t = isr_after(now_s());
-	assert_true(t >= 0.09 && t < 5);
+	assert_true(t >= 0.045 && t < 5);
 	t = alone(2, &used);			/* watching again */
-	assert_true(t >= 0.09 && t < 5);
+	assert_true(t >= 0.045 && t < 5);
+	dev_down(fd, path);
+}
+
+/* The window follows a driver slower than the starting window: a request
+ * 0.15 s after the previous finished is missed while the window is
+ * 0.1 s, and taken without a notification once a futile watch has
+ * doubled it. */
+static void test_poll_pace(void **state)
+{
+	char *path;
+	int fd = dev_up("virtio.poll_us=400000", &path);
+
+	(void)state;
+	queue_read(0, 0);
+	mwr(NOTIFY0, 2, 0);
+	wait_used(1);
+	isr_after(now_s());
+	usleep(150000);
+	queue_read(1, 8);			/* after the first window */
+	assert_false(used_within(2, 0.3));
+	mwr(NOTIFY0, 2, 0);			/* the window doubles */
+	wait_used(2);
+	usleep(150000);
+	queue_read(2, 16);			/* within the second window */
+	assert_true(used_within(3, 0.3));
+	isr_after(now_s());
 	dev_down(fd, path);
 }
 
@@ -813,6 +854,7 @@ int run_virtio_blk_tests(void)
 		cmocka_unit_test(test_hostile_random),
 		cmocka_unit_test(test_device),
 		cmocka_unit_test(test_poll),
+		cmocka_unit_test(test_poll_pace),
 		cmocka_unit_test(test_poll_off),
 		cmocka_unit_test(test_pass_bound),
 	};
