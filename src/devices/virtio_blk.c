@@ -49,18 +49,23 @@
 #define VBLK_MAX_DWZ	(1u << 21)		/* sectors: 1 GiB */
 #define VBLK_CFG_SIZE	60
 /* Interrupt batching (vblk_process): the I/O thread watches an emptied
- * queue for the driver's next request before it raises the interrupt.
- * The watch's window follows the driver's pace: it starts at a quarter of
- * virtio.poll_us (our extension; 0 turns it off), moves toward three times
- * the wait for each request a watch finds, doubles after a watch that
- * found nothing, and stays between an eighth of virtio.poll_us and all of
- * it.  After VBLK_FUTILE_PASSES passes in a row whose watch found nothing
- * (a driver that waits for each request, queue depth 1, only waits it
- * out) the watch stops; then every VBLK_PROBE_PASSES-th pass that finished
- * requests watches once with the starting window, and one that finds a
- * request starts it again.  Finished requests wait for their interrupt at
- * most VBLK_HOLD_NS, or virtio.poll_us if longer; the watch goes on after
- * that interrupt. */
+ * queue for the driver's next request, which it then takes without the
+ * driver notifying.  The watch's window follows the driver's pace: it
+ * starts at a quarter of virtio.poll_us (our extension; 0 turns it off),
+ * moves toward three times the wait for each request a watch finds,
+ * doubles after a watch that found nothing, and stays between an eighth of
+ * virtio.poll_us and all of it.  After VBLK_FUTILE_PASSES passes in a row
+ * whose watch found nothing the watch stops; then every
+ * VBLK_PROBE_PASSES-th pass that finished requests watches once with the
+ * starting window, and one that finds a request starts it again.
+ * A watch holds the requests finished before it (one interrupt for a
+ * burst) as long as holding pays: a driver that adds requests while it
+ * still waits for others.  After VBLK_FUTILE_PASSES holding passes in a
+ * row in which no request came while requests were held (a driver that
+ * waits for each request, queue depth 1) the watches raise the interrupt
+ * first and then watch, and every VBLK_PROBE_PASSES-th watch holds again
+ * to see.  Held requests wait for their interrupt at most VBLK_HOLD_NS, or
+ * virtio.poll_us if longer; the watch goes on after that interrupt. */
 #define VBLK_POLL_US_DEF	800
 #define VBLK_FUTILE_PASSES	8
 #define VBLK_PROBE_PASSES	64
@@ -146,6 +151,9 @@ struct vblk {
 	/* I/O thread only: */
 	bool watching;		/* the watch is on */
 	uint64_t win;		/* its window, poll_ns / 8 .. poll_ns */
+	bool hold_ok;		/* watches hold finished requests */
+	unsigned hold_futile;	/* holding passes in a row that found none */
+	unsigned since_hold_probe;	/* watches without holding */
 	unsigned futile;	/* passes in a row whose watch found nothing */
 	unsigned since_probe;	/* passes without a watch */
 	struct vblk_iovs *iovs;	/* VBLK_NIO */
@@ -260,6 +268,8 @@ struct vblk_pass {
 	uint64_t held;		/* monotonic_ns() when the first finished */
 	bool decided, found;	/* watch chosen; a watch found a request */
 	bool watch;		/* this pass watches */
+	bool hold;		/* its watches hold finished requests */
+	bool held_found;	/* a watch found a request while holding */
 };
 
 static void pass_used(struct vblk_pass *p)
@@ -308,11 +318,19 @@ static bool vblk_poll(struct vblk *sc, struct vq *vq, struct vblk_pass *p)
 	}
 	if (!p->watch)
 		return false;
+	if (!p->hold && (sc->hold_ok ||
+	    ++sc->since_hold_probe >= VBLK_PROBE_PASSES)) {
+		sc->since_hold_probe = 0;
+		p->hold = true;
+	}
+	if (!p->hold)
+		pass_signal(sc, vq, p, true, 0);
 	start = now = monotonic_ns();
 	end = start + sc->win;
 	do {
 		if (vq_has_descs(vq)) {
 			p->found = true;
+			p->held_found |= p->used;
 			win_found(sc, now - start);
 			return true;
 		}
@@ -417,6 +435,11 @@ static void vblk_process(struct vblk *sc, struct vq *vq)
 	}
 	vq_set_notify(vq, true);
 	pass_signal(sc, vq, &pass, true, 0);
+	if (pass.hold && pass.held_found) {
+		sc->hold_ok = true;
+		sc->hold_futile = 0;
+	} else if (pass.hold && ++sc->hold_futile >= VBLK_FUTILE_PASSES)
+		sc->hold_ok = false;
 	if (pass.found) {
 		sc->watching = true;
 		sc->futile = 0;
@@ -549,6 +572,7 @@ static int vblk_init(struct vm *vm, struct pci_devinst *pi, const char *node)
 	}
 	sc->poll_ns = poll_us * 1000ull;
 	sc->watching = sc->poll_ns != 0;
+	sc->hold_ok = true;
 	sc->win = sc->poll_ns / 4;
 	sc->hold_ns = sc->poll_ns > VBLK_HOLD_NS ? sc->poll_ns : VBLK_HOLD_NS;
 	sc->kick_fd = -1;

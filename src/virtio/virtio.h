@@ -50,9 +50,9 @@ struct vm;
 struct pci_devinst;
 struct virtio_dev;
 
-/* virtio.poll_us (our extension; 0 turns it off): how long at most
- * virtio-blk's I/O thread watches an emptied queue for more requests
- * before it raises the interrupt. */
+/* virtio.poll_us (our extension; 0 turns it off): the longest window for
+ * which virtio-blk's I/O thread watches an emptied queue for the driver's
+ * next request. */
 #define VIRTIO_POLL_US_MAX	1000000
 
 /* Device types (virtio 1.2, 5) */
