@@ -283,6 +283,30 @@ static size_t build_hpet(struct out *o)
 	return at;
 }
 
+static bool bus_used(unsigned b)
+{
+	for (unsigned s = 0; s < PCI_MAXSLOT; s++)
+		for (unsigned f = 0; f < PCI_MAXFUNC; f++)
+			if (pci_find(b, s, f) != NULL)
+				return true;
+	return false;
+}
+
+/* The highest bus with a device (0 when only bus 0 has one): the root
+ * bridges decode, and MCFG covers, the buses up to it and no further.  A
+ * wider MCFG costs the guest: Linux then probes every bus up to its end
+ * bus for peer host bridges, 32 configuration reads through the 0xCF8
+ * ports (each a VM exit) for each of 255 empty buses. */
+static unsigned last_bus(void)
+{
+	unsigned last = 0;
+
+	for (unsigned b = 1; b < PCI_MAXBUS; b++)
+		if (bus_used(b))
+			last = b;
+	return last;
+}
+
 static size_t build_mcfg(struct out *o)
 {
 	size_t at = table(o, "MCFG", 60, 1);
@@ -294,7 +318,7 @@ static size_t build_mcfg(struct out *o)
 	w64(p + 44, PCI_ECAM_BASE);
 	w16(p + 52, 0);			/* segment */
 	w8(p + 54, 0);			/* buses 0 .. */
-	w8(p + 55, PCI_MAXBUS - 1);	/* .. 255 */
+	w8(p + 55, (uint8_t)last_bus());	/* .. the last in use */
 	finish(o, at);
 	return at;
 }
@@ -572,15 +596,6 @@ static void res_bus_windows(struct aml_res *r, unsigned bus)
 			    windows[i].hi);
 }
 
-static bool bus_used(unsigned b)
-{
-	for (unsigned s = 0; s < PCI_MAXSLOT; s++)
-		for (unsigned f = 0; f < PCI_MAXFUNC; f++)
-			if (pci_find(b, s, f) != NULL)
-				return true;
-	return false;
-}
-
 static void root_bridge(struct aml *a, const struct acpi_info *ai,
     unsigned bus, unsigned last)
 {
@@ -640,14 +655,14 @@ static void root_bridge(struct aml *a, const struct acpi_info *ai,
 int acpi_build_dsdt_body(struct aml *a, const struct acpi_info *ai)
 {
 	struct aml_res r;
-	unsigned bus = 0;
+	unsigned bus = 0, last = last_bus();
 
 	aml_scope(a, "\\_SB");
 	/* One root bridge per bus in use (bus 0 always), each decoding the
-	 * bus numbers up to the next one. */
-	while (bus < PCI_MAXBUS) {
+	 * bus numbers up to the next one, the last only its own. */
+	while (bus <= last) {
 		unsigned next = bus + 1;
-		while (next < PCI_MAXBUS && !bus_used(next))
+		while (next <= last && !bus_used(next))
 			next++;
 		root_bridge(a, ai, bus, next - 1);
 		bus = next;

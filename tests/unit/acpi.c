@@ -185,7 +185,7 @@ static void test_fadt_facs_dsdt(void **state)
 	assert_int_equal(rd64(f + 44), PCI_ECAM_BASE);
 	assert_int_equal(rd16(f + 52), 0);
 	assert_int_equal(f[54], 0);
-	assert_int_equal(f[55], 255);
+	assert_int_equal(f[55], 0);	/* only bus 0 has devices */
 	/* no COM1 configured: no SPCR; no domains: no SRAT/SLIT */
 	assert_null(find("SPCR"));
 	assert_null(find("SRAT"));
@@ -793,7 +793,11 @@ static void test_bus_windows(void **state)
 	before(text, "0xCFFFFFFF,         // Range Maximum", pc01);
 	before(text, "0xD0100000,         // Range Minimum", pc01);
 	before(text, "0x0000000801000000, // Range Minimum", pc01);
-	/* bus 1 */
+	/* bus 1, the last in use: its root bridge decodes it alone, and
+	 * MCFG ends there */
+	assert_non_null(strstr(pc01, "0x0001,             // Range Maximum"));
+	assert_null(strstr(text, "0x00FF,             // Range Maximum"));
+	assert_int_equal(find("MCFG")[55], 1);
 	assert_non_null(strstr(pc01, "0x3000,             // Range Minimum"));
 	assert_non_null(strstr(pc01, "0x3FFF,             // Range Maximum"));
 	assert_non_null(strstr(pc01, "0xD0000000,         // Range Minimum"));
