@@ -662,13 +662,14 @@ static bool used_within(uint16_t n, double secs)
  * nothing the watch stops, and so does holding finished requests (no
  * request came while they were held); the 64th pass after that watches
  * once, raising the interrupt first, and finding a request starts the
- * watch again, still without holding. */
+ * watch again, still without holding but for every 64th watch. */
 static void test_poll(void **state)
 {
 	char *path;
 	int fd = dev_up("virtio.poll_us=400000", &path);
 	uint8_t img[8192];
 	uint16_t used = 2;
+	unsigned held_at = 0;
 	double t;
 
 	(void)state;
@@ -705,6 +706,19 @@ static void test_poll(void **state)
 	assert_true(alone(2, &used) < 0.03);	/* watching again, */
 	queue_read(3, 16);			/* so no notification */
 	assert_true(used_within(++used, 0.03));
+	assert_true(isr_after(now_s()) < 0.03);
+	/* Every 64th watch holds again, to see whether holding pays now:
+	 * four watches so far, so the 60th request from here is held. */
+	for (unsigned i = 1; i <= 70 && held_at == 0; i++) {
+		queue_read(i % 8, 0);
+		assert_true(used_within(++used, 0.03));
+		t = isr_after(now_s());
+		if (t >= 0.045)
+			held_at = i;
+		else
+			assert_true(t < 0.03);
+	}
+	assert_true(held_at >= 56 && held_at <= 64);
 	dev_down(fd, path);
 }
 
