@@ -7,6 +7,9 @@
 #
 #   bench/boot.sh                 run on the development/CI machine
 #
+# BENCH_REPS rounds, each one counted run of every VMM, the order reversed
+# every other round; each figure is the median of its runs.
+#
 # Environment: BENCH_REPS (default 3), BENCH_VMMS (default "qemu-pc qemu-microvm
 # bhyve"), BHYVE (default build/bhyve of this checkout), BENCH_LOGDIR (where the
 # guest console logs and results.txt go; default a fresh /tmp/bhyve-bench.*).
@@ -114,46 +117,65 @@ qemu_version=$("$qemu" --version | head -n1)
 echo "bench: compared against $qemu_version (bench/qemu72.sh)"
 echo "bench: kernel $KVER, guest initrd $(basename "$GUEST_INITRD"), ${mem_mb} MiB, $reps runs each, test host $(nproc) cpus"
 ensure_time
-declare -A WALL RSS OVH UP STATUS
+declare -A WALL RSS OVH UP STATUS WALLS RSSS UPS HUNG
 for v in $vmms; do
 	if [ "$v" = bhyve ] && [ ! -x "$bhyve" ]; then
 		STATUS[$v]="skipped: $bhyve not built"
 		echo "bench: $v: ${STATUS[$v]}"
-		continue
 	fi
-	vmm_cmd "$v"
-	# (a line before every silent stretch: the test host ends a run that
-	# prints nothing for 300 s, and a hung run lasts timeout_s)
-	echo "bench: $v: $reps runs, each at most ${timeout_s} s"
-	walls=() rsss=() ups=() hung=0
-	for i in $(seq 1 $((reps * 2))); do
-		[ ${#walls[@]} -ge "$reps" ] && break
-		logf="$logdir/$v-$i.log"
-		trc=0
-		r=$(timed_run "$v" "$logf") || trc=$?
-		read -r w m rc up <<<"$r"
-		if [ "$trc" = 1 ]; then
-			STATUS[$v]="FAILED: no BHYVE-GUEST-UP marker (exit $rc), see $logf"
-			echo "bench: $v run $i: ${STATUS[$v]}"
-			tr -d '\r' <"$logf" | tail -n 15 | sed 's/^/    /'
+	HUNG[$v]=0
+done
+# Rounds: one counted run of each VMM per round, the order reversed every
+# other round, so that a drift of the test host's speed during the run
+# favours no VMM (it ran each VMM's runs back to back before 2026-11-28,
+# bhyve's last).  A hung run (the VMM did not exit) is tried once more.
+# shellcheck disable=SC2086
+reversed=$(printf '%s\n' $vmms | tac | tr '\n' ' ')
+for r in $(seq 1 "$reps"); do
+	order=$vmms
+	[ $((r % 2)) = 0 ] && order=$reversed
+	for v in $order; do
+		[ -n "${STATUS[$v]:-}" ] && continue
+		vmm_cmd "$v"
+		for a in 1 2; do
+			logf="$logdir/$v-$r-$a.log"
+			# (a line before every silent stretch: the test host
+			# ends a run that prints nothing for 300 s, and a hung
+			# run lasts timeout_s)
+			echo "bench: round $r: $v, at most ${timeout_s} s"
+			trc=0
+			out=$(timed_run "$v" "$logf") || trc=$?
+			read -r w m rc up <<<"$out"
+			if [ "$trc" = 1 ]; then
+				STATUS[$v]="FAILED: no BHYVE-GUEST-UP marker (exit $rc), see $logf"
+				echo "bench: round $r: $v: ${STATUS[$v]}"
+				tr -d '\r' <"$logf" | tail -n 15 | sed 's/^/    /'
+				break
+			elif [ "$trc" = 2 ]; then
+				HUNG[$v]=$((HUNG[$v] + 1))
+				echo "bench: round $r: $v: guest reached the marker but the VMM did not exit within ${timeout_s} s (not counted), see $logf"
+				tr -d '\r' <"$logf" | grep -A3 -m1 -E 'machine restart|internal error' | sed 's/^/    /' || true
+				continue
+			fi
+			echo "bench: round $r: $v: ${w} ms wall, peak RSS ${m} KiB, exit $rc, guest uptime at marker ${up} s"
+			WALLS[$v]+=" $w" RSSS[$v]+=" $m" UPS[$v]+=" $up"
 			break
-		elif [ "$trc" = 2 ]; then
-			hung=$((hung + 1))
-			echo "bench: $v run $i: guest reached the marker but the VMM did not exit within ${timeout_s} s (not counted), see $logf"
-			tr -d '\r' <"$logf" | grep -A3 -m1 -E 'machine restart|internal error' | sed 's/^/    /' || true
-			continue
-		fi
-		echo "bench: $v run $i: ${w} ms wall, peak RSS ${m} KiB, exit $rc, guest uptime at marker ${up} s"
-		walls+=("$w") rsss+=("$m") ups+=("$up")
+		done
 	done
+done
+for v in $vmms; do
 	[ -n "${STATUS[$v]:-}" ] && continue
-	if [ ${#walls[@]} -eq 0 ]; then
-		STATUS[$v]="FAILED: hung $hung times"
+	if [ -z "${WALLS[$v]:-}" ]; then
+		STATUS[$v]="FAILED: hung ${HUNG[$v]} times"
 		continue
 	fi
-	WALL[$v]=$(printf '%s\n' "${walls[@]}" | median)
-	RSS[$v]=$(printf '%s\n' "${rsss[@]}" | median)
-	UP[$v]=$(printf '%s\n' "${ups[@]}" | median)
+	# shellcheck disable=SC2086
+	WALL[$v]=$(printf '%s\n' ${WALLS[$v]} | median)
+	# shellcheck disable=SC2086
+	RSS[$v]=$(printf '%s\n' ${RSSS[$v]} | median)
+	# shellcheck disable=SC2086
+	UP[$v]=$(printf '%s\n' ${UPS[$v]} | median)
+	vmm_cmd "$v"
 	echo "bench: $v: a run sampled for the VMM's own memory"
 	if s=$(sampled_run "$v" "$logdir/$v-sampled.log"); then
 		read -r _ o <<<"$s"
@@ -161,13 +183,15 @@ for v in $vmms; do
 	else
 		OVH[$v]=n/a
 	fi
-	STATUS[$v]="ok (${#walls[@]} runs$([ "$hung" = 0 ] || echo ", $hung hung runs not counted"))"
+	# shellcheck disable=SC2086
+	n=$(printf '%s\n' ${WALLS[$v]} | wc -l)
+	STATUS[$v]="ok ($n runs$([ "${HUNG[$v]}" = 0 ] || echo ", ${HUNG[$v]} hung runs not counted"))"
 done
 
 {
 	echo
 	echo "QEMU: $qemu_version"
-	echo "kernel $KVER; ${mem_mb} MiB guest; cmdline \"$cmdline\"; median of $reps runs; $(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "kernel $KVER; ${mem_mb} MiB guest; cmdline \"$cmdline\"; median of $reps alternating rounds; $(date -u +%Y-%m-%dT%H:%MZ)"
 	printf '%-14s %10s %12s %14s %16s  %s\n' vmm wall_ms guest_up_s peak_rss_KiB rss-guest_KiB status
 	for v in $vmms; do
 		printf '%-14s %10s %12s %14s %16s  %s\n' "$v" "${WALL[$v]:-n/a}" "${UP[$v]:-n/a}" \
