@@ -21,10 +21,16 @@
  * once by the loop (ev_call) and then whenever the fd turns writable
  * (EPOLLOUT).  When the buffer is full, bytes are dropped and counted (a
  * UART with nobody on the line loses them too); the count is reported at
- * exit.  Regular files and /dev/null are written directly.
+ * exit.  A file (a regular file, a block device, a character device that
+ * is no terminal such as /dev/null) cannot be polled, and writing it can
+ * block (a network file system, dirty-page throttling): its bytes go to
+ * the same buffer, and a writer thread of the backend's own writes them,
+ * a burst per write(2) (a byte per write(2) on the vCPU thread, as
+ * before, cost a 9p round trip per byte in the test host).
  * Lock: `olock` guards obuf/ohead/olen, flush_queued, wait_out, broken,
- * dropped and written; the write(2) of a flush happens under it (it cannot
- * block: the fd is non-blocking). */
+ * dropped, written and the writer's flags; the write(2) of a flush happens
+ * under it (it cannot block: the fd is non-blocking), the writer thread's
+ * without it (it only reads bytes the producers no longer touch). */
 #define TTY_OBUF_SIZE (64u << 10)
 #define TTY_DRAIN_MS 500	/* at exit, at most */
 
@@ -38,7 +44,10 @@ struct ttybe {
 	char what[64];		/* "stdio" or the device path, for messages */
 
 	int ofd;		/* non-blocking output fd (ours), or wfd */
-	bool odirect;		/* regular file: plain writes, no buffer */
+	bool fmode;		/* a file: the writer thread writes it */
+	pthread_t fth;		/* the writer thread */
+	pthread_cond_t fcond;	/* new bytes, or stop; the writer is done */
+	bool fth_on, fstop, fdone;
 	struct ev *oev;		/* EPOLLOUT watch on ofd */
 	pthread_mutex_t olock;
 	uint8_t *obuf;
@@ -85,16 +94,22 @@ static int setup_output(struct ttybe *t)
 	char path[40];
 	int fd, fl;
 
-	/* A closed stdout: writes fail silently, as they always did. */
-	if (fstat(t->wfd, &st) != 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
-	    (S_ISCHR(st.st_mode) && !isatty(t->wfd))) {
-		t->odirect = true;
-		t->ofd = t->wfd;
-		return 0;
-	}
 	t->obuf = malloc(TTY_OBUF_SIZE);
 	if (t->obuf == NULL)
 		return fail("out of memory");
+	/* A closed stdout: writes fail, and the bytes are dropped. */
+	if (fstat(t->wfd, &st) != 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
+	    (S_ISCHR(st.st_mode) && !isatty(t->wfd))) {
+		pthread_condattr_t ca;
+
+		t->fmode = true;
+		t->ofd = t->wfd;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&t->fcond, &ca);
+		pthread_condattr_destroy(&ca);
+		return 0;
+	}
 	if (!t->stdio) {
 		/* Our own open of the device (already O_NONBLOCK); a
 		 * duplicate so epoll can watch output separately. */
@@ -225,11 +240,56 @@ static void on_readable(int fd, uint32_t events, void *arg)
 
 static void on_writable(int fd, uint32_t events, void *arg);
 
+/* The writer thread of a file: writes what the buffer holds, a
+ * contiguous run per write(2), until asked to stop with nothing left. */
+static void *file_writer(void *arg)
+{
+	struct ttybe *t = arg;
+
+	pthread_mutex_lock(&t->olock);
+	for (;;) {
+		size_t chunk;
+		ssize_t n;
+
+		while (t->olen == 0 && !t->fstop)
+			pthread_cond_wait(&t->fcond, &t->olock);
+		if (t->olen == 0)
+			break;
+		chunk = TTY_OBUF_SIZE - t->ohead;
+		if (chunk > t->olen)
+			chunk = t->olen;
+		pthread_mutex_unlock(&t->olock);
+		n = write(t->ofd, t->obuf + t->ohead, chunk);
+		pthread_mutex_lock(&t->olock);
+		if (n > 0) {
+			t->ohead = (t->ohead + (size_t)n) % TTY_OBUF_SIZE;
+			t->olen -= (size_t)n;
+			t->written += (uint64_t)n;
+		} else if (!(n < 0 && errno == EINTR)) {
+			/* Closed, full or failing: drop from now on. */
+			t->broken = true;
+			t->dropped += t->olen;
+			t->olen = 0;
+		}
+	}
+	t->fdone = true;
+	pthread_cond_broadcast(&t->fcond);
+	pthread_mutex_unlock(&t->olock);
+	return NULL;
+}
+
 int ttybe_start(struct ttybe *t)
 {
 	struct stat st;
 
-	if (!t->odirect) {
+	if (t->fmode) {
+		int e = thread_create(&t->fth, file_writer, t);
+		if (e != 0) {
+			errno = e;
+			return fail_errno("%s: writer thread", t->what);
+		}
+		t->fth_on = true;
+	} else {
 		t->oev = ev_add(t->ofd, true, on_writable, t);
 		if (t->oev == NULL || ev_set_events(t->oev, false, false) != 0)
 			return -1;
@@ -320,11 +380,6 @@ void ttybe_write(struct ttybe *t, uint8_t byte)
 {
 	bool call;
 
-	if (t->odirect) {
-		while (write(t->ofd, &byte, 1) < 0 && errno == EINTR)
-			;
-		return;
-	}
 	pthread_mutex_lock(&t->olock);
 	if (t->broken || t->olen == TTY_OBUF_SIZE) {
 		t->dropped++;
@@ -333,6 +388,13 @@ void ttybe_write(struct ttybe *t, uint8_t byte)
 	}
 	t->obuf[(t->ohead + t->olen) % TTY_OBUF_SIZE] = byte;
 	t->olen++;
+	if (t->fmode) {
+		/* The writer takes it (or, before it runs, ttybe_close). */
+		if (t->olen == 1)
+			pthread_cond_signal(&t->fcond);
+		pthread_mutex_unlock(&t->olock);
+		return;
+	}
 	/* One flush request per burst: the loop writes it in one go. */
 	call = !t->flush_queued && !t->wait_out;
 	if (call)
@@ -349,9 +411,6 @@ int ttybe_describe(struct ttybe *t, char *buf, size_t len)
 {
 	int n;
 
-	if (t->odirect)
-		return snprintf(buf, len, "%s: output written directly",
-		    t->what);
 	pthread_mutex_lock(&t->olock);
 	n = snprintf(buf, len, "%s: output buffered %zu, written %llu, "
 	    "dropped %llu, flush queued %d, waiting for EPOLLOUT %d, "
@@ -363,20 +422,67 @@ int ttybe_describe(struct ttybe *t, char *buf, size_t len)
 	return n;
 }
 
-/* At exit: give a slow reader a moment (bounded), then report losses. */
-static void drain(struct ttybe *t)
+/* A file's writer: stop it once the buffer is written, waiting at most
+ * TTY_DRAIN_MS; false if it is still in a write(2) then (it keeps `t`).
+ * Without a writer (never started), the buffer is written here.  olock
+ * held. */
+static bool stop_writer(struct ttybe *t, const struct timespec *t0)
+{
+	struct timespec until = *t0;
+
+	if (!t->fth_on) {
+		while (t->olen > 0 && !t->broken) {
+			size_t chunk = TTY_OBUF_SIZE - t->ohead;
+			ssize_t n;
+
+			if (chunk > t->olen)
+				chunk = t->olen;
+			n = write(t->ofd, t->obuf + t->ohead, chunk);
+			if (n <= 0)
+				break;
+			t->ohead = (t->ohead + (size_t)n) % TTY_OBUF_SIZE;
+			t->olen -= (size_t)n;
+		}
+		t->dropped += t->olen;
+		t->olen = 0;
+		return true;
+	}
+	until.tv_nsec += (long)TTY_DRAIN_MS * 1000000;
+	until.tv_sec += until.tv_nsec / 1000000000;
+	until.tv_nsec %= 1000000000;
+	t->fstop = true;
+	pthread_cond_broadcast(&t->fcond);
+	while (!t->fdone &&
+	    pthread_cond_timedwait(&t->fcond, &t->olock, &until) == 0)
+		;
+	if (!t->fdone) {
+		t->dropped += t->olen;
+		t->olen = 0;
+		return false;
+	}
+	return true;
+}
+
+/* At exit: give a slow reader a moment (bounded), then report losses.
+ * False if a file's writer is stuck in a write(2) and keeps `t`. */
+static bool drain(struct ttybe *t)
 {
 	struct timespec t0, now;
 	char msg[200];
+	bool done = true;
 
 	if (t->obuf == NULL)
-		return;
+		return true;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_mutex_lock(&t->olock);
 	for (;;) {
 		struct pollfd p = { .fd = t->ofd, .events = POLLOUT };
 		long ms;
 
+		if (t->fmode) {
+			done = stop_writer(t, &t0);
+			break;
+		}
 		flush_locked(t);
 		if (t->olen == 0)
 			break;
@@ -397,6 +503,7 @@ static void drain(struct ttybe *t)
 		    (unsigned long long)t->dropped);
 		stderr_write(msg, 1000);
 	}
+	return done;
 }
 
 void ttybe_rx_enable(struct ttybe *t, bool on)
@@ -414,7 +521,18 @@ void ttybe_close(struct ttybe *t)
 	ev_del(t->oev);
 	t->oev = NULL;
 	pthread_mutex_unlock(&t->olock);
-	drain(t);
+	if (!drain(t)) {
+		/* Its writer is stuck in a write(2) and still uses `t`:
+		 * leave both to the process's exit. */
+		pthread_detach(t->fth);
+		if (t->stdio)
+			stdio_taken = false;
+		return;
+	}
+	if (t->fth_on)
+		pthread_join(t->fth, NULL);
+	if (t->fmode)
+		pthread_cond_destroy(&t->fcond);
 	if (t->ofd >= 0 && t->ofd != t->wfd)
 		close(t->ofd);
 	if (!t->stdio) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,10 +85,60 @@ static void test_pts_output_never_blocks(void **state)
 	close(m);
 }
 
+/* stdio on a regular file (bhyve ... >log): the bytes reach the file
+ * intact and in order through the backend's writer thread, which
+ * ttybe_close lets finish; ttybe_write itself never writes. */
+static void test_file_output(void **state)
+{
+	char path[] = "/tmp/bhyve-tty-test-XXXXXX";
+	int fd = mkstemp(path), in, out, nul;
+	struct ttybe *t = NULL;
+	const unsigned total = 60u << 10;	/* within the buffer */
+	char desc[300];
+	uint8_t *got = malloc(total + 1);
+	struct stat st;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_non_null(got);
+	unlink(path);
+	in = dup(0);
+	out = dup(1);
+	nul = open("/dev/null", O_RDONLY);
+	assert_true(in >= 0 && out >= 0 && nul >= 0);
+	fflush(stdout);
+	assert_int_equal(dup2(nul, 0), 0);
+	assert_int_equal(dup2(fd, 1), 1);
+	assert_int_equal(ttybe_open(&t, "stdio", no_input, NULL), 0);
+	/* Before the writer runs, bytes only go to the buffer. */
+	for (unsigned i = 0; i < 100; i++)
+		ttybe_write(t, (uint8_t)('a' + i % 26));
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(ttybe_start(t), 0);
+	for (unsigned i = 100; i < total; i++)
+		ttybe_write(t, (uint8_t)('a' + i % 26));
+	assert_true(ttybe_describe(t, desc, sizeof(desc)) < (int)sizeof(desc));
+	assert_non_null(strstr(desc, "dropped 0"));
+	ttybe_close(t);
+	dup2(in, 0);
+	dup2(out, 1);
+	close(in);
+	close(out);
+	close(nul);
+	assert_int_equal(pread(fd, got, total + 1, 0), (ssize_t)total);
+	for (unsigned i = 0; i < total; i++)
+		if (got[i] != 'a' + i % 26)
+			fail_msg("byte %u: %u", i, got[i]);
+	free(got);
+	close(fd);
+}
+
 int run_tty_tests(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pts_output_never_blocks),
+		cmocka_unit_test(test_file_output),
 	};
 	return cmocka_run_group_tests_name("tty", tests, NULL, NULL);
 }
