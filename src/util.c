@@ -343,3 +343,16 @@ size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip,
 	}
 	return done;
 }
+
+static void (*sync_fn)(unsigned);
+
+void console_sync_hook(void (*fn)(unsigned))
+{
+	sync_fn = fn;
+}
+
+void console_sync(unsigned wait_ms)
+{
+	if (sync_fn != NULL)
+		sync_fn(wait_ms);
+}

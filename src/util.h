@@ -46,6 +46,12 @@ int stderr_wait_ms(void);
 void guest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Informational message on stderr (the terminal may be raw: uses \r\n). */
 void warnx_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Before a message about the guest's end (a triple fault's state dump):
+ * let the consoles' writers catch up, waiting at most wait_ms, so the
+ * guest's last output comes before the message when both go to one file.
+ * The console backend registers the hook. */
+void console_sync(unsigned wait_ms);
+void console_sync_hook(void (*fn)(unsigned wait_ms));
 
 /* Developer tracing, on when the environment has BHYVE_TRACE set: stderr
  * lines "bhyve-trace: <ms since start> <what>" at boot milestones, and exit

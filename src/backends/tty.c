@@ -66,6 +66,9 @@ static volatile int nsaved;
 static struct { int fd; int flags; } saved_fl[MAX_SAVED];
 static volatile int nsaved_fl;
 static bool stdio_taken;
+/* Open backends, for ttybe_sync_all (reg_lock before any olock). */
+static struct ttybe *open_ttys[MAX_SAVED];
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void tty_restore_all(void)
 {
@@ -156,6 +159,49 @@ static int make_raw(int fd, const char *what)
 	return 0;
 }
 
+static void flush_locked(struct ttybe *t);
+
+/* console_sync's hook: each open backend's buffer out, a terminal's or
+ * pipe's without blocking, a file's by its writer within wait_ms. */
+static void ttybe_sync_all(unsigned wait_ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	until.tv_sec += wait_ms / 1000 + until.tv_nsec / 1000000000;
+	until.tv_nsec %= 1000000000;
+	pthread_mutex_lock(&reg_lock);
+	for (int i = 0; i < MAX_SAVED; i++) {
+		struct ttybe *t = open_ttys[i];
+
+		if (t == NULL || t->obuf == NULL)
+			continue;
+		pthread_mutex_lock(&t->olock);
+		if (!t->fmode)
+			flush_locked(t);
+		else if (t->fth_on)
+			while (t->olen > 0 && !t->fdone &&
+			    pthread_cond_timedwait(&t->fcond, &t->olock,
+			    &until) == 0)
+				;
+		pthread_mutex_unlock(&t->olock);
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static void registry(struct ttybe *t, bool add)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (int i = 0; i < MAX_SAVED; i++)
+		if (add ? open_ttys[i] == NULL : open_ttys[i] == t) {
+			open_ttys[i] = add ? t : NULL;
+			break;
+		}
+	pthread_mutex_unlock(&reg_lock);
+	console_sync_hook(ttybe_sync_all);
+}
+
 int ttybe_check(const char *path)
 {
 	struct stat st;
@@ -226,6 +272,7 @@ int ttybe_open(struct ttybe **out, const char *path, ttybe_readable_t cb,
 		ttybe_close(t);
 		return -1;
 	}
+	registry(t, true);
 	*out = t;
 	return 0;
 }
@@ -271,6 +318,8 @@ static void *file_writer(void *arg)
 			t->dropped += t->olen;
 			t->olen = 0;
 		}
+		if (t->olen == 0)	/* for ttybe_sync_all */
+			pthread_cond_broadcast(&t->fcond);
 	}
 	t->fdone = true;
 	pthread_cond_broadcast(&t->fcond);
@@ -391,7 +440,7 @@ void ttybe_write(struct ttybe *t, uint8_t byte)
 	if (t->fmode) {
 		/* The writer takes it (or, before it runs, ttybe_close). */
 		if (t->olen == 1)
-			pthread_cond_signal(&t->fcond);
+			pthread_cond_broadcast(&t->fcond);
 		pthread_mutex_unlock(&t->olock);
 		return;
 	}
@@ -516,6 +565,7 @@ void ttybe_close(struct ttybe *t)
 {
 	if (t == NULL)
 		return;
+	registry(t, false);
 	ev_del(t->ev);
 	pthread_mutex_lock(&t->olock);
 	ev_del(t->oev);

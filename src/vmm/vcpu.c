@@ -137,7 +137,9 @@ static int exit_shutdown(struct vcpu *v)
 {
 	/* Status 3 as in bhyve; the vCPU's state on stderr (never
 	 * blocking), as KVM left it: on AMD, KVM has already reset the
-	 * registers, and only the last exception still shows. */
+	 * registers, and only the last exception still shows.  The guest's
+	 * last console output first (bounded). */
+	console_sync(100);
 	warnx_raw("vcpu %u: triple fault; its state as KVM left it:",
 	    v->index);
 	vcpu_dump_self(v);
