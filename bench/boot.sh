@@ -117,6 +117,13 @@ qemu_version=$("$qemu" --version | head -n1)
 echo "bench: compared against $qemu_version (bench/qemu72.sh)"
 echo "bench: kernel $KVER, guest initrd $(basename "$GUEST_INITRD"), ${mem_mb} MiB, $reps runs each, test host $(nproc) cpus"
 ensure_time
+# The VMMs' console output goes to the test host's own memory (copied to
+# the run dir after each run): the run dir is a 9p share of the host,
+# where each write(2) is a round trip to it, and QEMU writes its console a
+# byte per write(2).  Until 2026-11-28 the logs went to the share (QEMU
+# -M pc took 19-22 s with its console on a pipe in a probe that day, and
+# 24-48 s in the benchmark runs around it).
+tmplogs=$(mktemp -d)
 declare -A WALL RSS OVH UP STATUS WALLS RSSS UPS HUNG
 for v in $vmms; do
 	if [ "$v" = bhyve ] && [ ! -x "$bhyve" ]; then
@@ -139,12 +146,14 @@ for r in $(seq 1 "$reps"); do
 		vmm_cmd "$v"
 		for a in 1 2; do
 			logf="$logdir/$v-$r-$a.log"
+			tmpf="$tmplogs/$v-$r-$a.log"
 			# (a line before every silent stretch: the test host
 			# ends a run that prints nothing for 300 s, and a hung
 			# run lasts timeout_s)
 			echo "bench: round $r: $v, at most ${timeout_s} s"
 			trc=0
-			out=$(timed_run "$v" "$logf") || trc=$?
+			out=$(timed_run "$v" "$tmpf") || trc=$?
+			cp "$tmpf" "$logf"
 			read -r w m rc up <<<"$out"
 			if [ "$trc" = 1 ]; then
 				STATUS[$v]="FAILED: no BHYVE-GUEST-UP marker (exit $rc), see $logf"
@@ -177,7 +186,9 @@ for v in $vmms; do
 	UP[$v]=$(printf '%s\n' ${UPS[$v]} | median)
 	vmm_cmd "$v"
 	echo "bench: $v: a run sampled for the VMM's own memory"
-	if s=$(sampled_run "$v" "$logdir/$v-sampled.log"); then
+	s=$(sampled_run "$v" "$tmplogs/$v-sampled.log") || s=
+	cp "$tmplogs/$v-sampled.log" "$logdir/"
+	if [ -n "$s" ]; then
 		read -r _ o <<<"$s"
 		OVH[$v]=$o
 	else
