@@ -480,18 +480,7 @@ static bool stop_writer(struct ttybe *t, const struct timespec *t0)
 	struct timespec until = *t0;
 
 	if (!t->fth_on) {
-		while (t->olen > 0 && !t->broken) {
-			size_t chunk = TTY_OBUF_SIZE - t->ohead;
-			ssize_t n;
-
-			if (chunk > t->olen)
-				chunk = t->olen;
-			n = write(t->ofd, t->obuf + t->ohead, chunk);
-			if (n <= 0)
-				break;
-			t->ohead = (t->ohead + (size_t)n) % TTY_OBUF_SIZE;
-			t->olen -= (size_t)n;
-		}
+		flush_locked(t);	/* plain writes: a file never says EAGAIN */
 		t->dropped += t->olen;
 		t->olen = 0;
 		return true;

@@ -134,11 +134,41 @@ static void test_file_output(void **state)
 	close(fd);
 }
 
+/* A backend closed before it started (the VM never ran): what the buffer
+ * holds is written at close. */
+static void test_file_output_unstarted(void **state)
+{
+	char path[] = "/tmp/bhyve-tty-test-XXXXXX", got[8];
+	int fd = mkstemp(path), in = dup(0), out = dup(1);
+	int nul = open("/dev/null", O_RDONLY);
+	struct ttybe *t = NULL;
+
+	(void)state;
+	assert_true(fd >= 0 && in >= 0 && out >= 0 && nul >= 0);
+	unlink(path);
+	fflush(stdout);
+	assert_int_equal(dup2(nul, 0), 0);	/* no terminal to make raw */
+	assert_int_equal(dup2(fd, 1), 1);
+	assert_int_equal(ttybe_open(&t, "stdio", no_input, NULL), 0);
+	for (unsigned i = 0; i < 5; i++)
+		ttybe_write(t, (uint8_t)('v' + i));
+	ttybe_close(t);
+	dup2(in, 0);
+	dup2(out, 1);
+	close(in);
+	close(out);
+	close(nul);
+	assert_int_equal(pread(fd, got, sizeof(got), 0), 5);
+	assert_memory_equal(got, "vwxyz", 5);
+	close(fd);
+}
+
 int run_tty_tests(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pts_output_never_blocks),
 		cmocka_unit_test(test_file_output),
+		cmocka_unit_test(test_file_output_unstarted),
 	};
 	return cmocka_run_group_tests_name("tty", tests, NULL, NULL);
 }
