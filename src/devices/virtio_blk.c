@@ -70,6 +70,11 @@
 #define VBLK_FUTILE_PASSES	8
 #define VBLK_PROBE_PASSES	64
 #define VBLK_HOLD_NS		800000
+/* A pass takes at most this many turns (a chain taken, or a look at the
+ * ring), then ends as an emptied queue ends it and wakes the I/O thread
+ * again through kick_fd: a driver that refills the queue as fast as it is
+ * emptied (or forever re-posts one chain) cannot keep the thread in one
+ * callback, and what else its loop runs gets its turn. */
 #define VBLK_PASS_TURNS		(4 * VBLK_QSIZE)
 /* ... or once it has lasted this long (and its current watch is over). */
 #define VBLK_PASS_NS		10000000
