@@ -85,13 +85,39 @@ static void test_pts_output_never_blocks(void **state)
 	close(m);
 }
 
+/* A fresh, already unlinked file for stdout; stdin from /dev/null (no
+ * terminal to make raw).  fds[] keeps what restore_stdio() puts back. */
+static int stdio_to_file(int fds[3])
+{
+	char path[] = "/tmp/bhyve-tty-test-XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	fds[0] = dup(0);
+	fds[1] = dup(1);
+	fds[2] = open("/dev/null", O_RDONLY);
+	assert_true(fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0);
+	fflush(stdout);
+	assert_int_equal(dup2(fds[2], 0), 0);
+	assert_int_equal(dup2(fd, 1), 1);
+	return fd;
+}
+
+static void restore_stdio(const int fds[3])
+{
+	dup2(fds[0], 0);
+	dup2(fds[1], 1);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+}
+
 /* stdio on a regular file (bhyve ... >log): the bytes reach the file
  * intact and in order through the backend's writer thread, which
  * ttybe_close lets finish; ttybe_write itself never writes. */
 static void test_file_output(void **state)
 {
-	char path[] = "/tmp/bhyve-tty-test-XXXXXX";
-	int fd = mkstemp(path), in, out, nul;
+	int fds[3], fd = stdio_to_file(fds);
 	struct ttybe *t = NULL;
 	const unsigned total = 60u << 10;	/* within the buffer */
 	char desc[300];
@@ -99,16 +125,7 @@ static void test_file_output(void **state)
 	struct stat st;
 
 	(void)state;
-	assert_true(fd >= 0);
 	assert_non_null(got);
-	unlink(path);
-	in = dup(0);
-	out = dup(1);
-	nul = open("/dev/null", O_RDONLY);
-	assert_true(in >= 0 && out >= 0 && nul >= 0);
-	fflush(stdout);
-	assert_int_equal(dup2(nul, 0), 0);
-	assert_int_equal(dup2(fd, 1), 1);
 	assert_int_equal(ttybe_open(&t, "stdio", no_input, NULL), 0);
 	/* Before the writer runs, bytes only go to the buffer. */
 	for (unsigned i = 0; i < 100; i++)
@@ -121,11 +138,7 @@ static void test_file_output(void **state)
 	assert_true(ttybe_describe(t, desc, sizeof(desc)) < (int)sizeof(desc));
 	assert_non_null(strstr(desc, "dropped 0"));
 	ttybe_close(t);
-	dup2(in, 0);
-	dup2(out, 1);
-	close(in);
-	close(out);
-	close(nul);
+	restore_stdio(fds);
 	assert_int_equal(pread(fd, got, total + 1, 0), (ssize_t)total);
 	for (unsigned i = 0; i < total; i++)
 		if (got[i] != 'a' + i % 26)
@@ -138,26 +151,16 @@ static void test_file_output(void **state)
  * holds is written at close. */
 static void test_file_output_unstarted(void **state)
 {
-	char path[] = "/tmp/bhyve-tty-test-XXXXXX", got[8];
-	int fd = mkstemp(path), in = dup(0), out = dup(1);
-	int nul = open("/dev/null", O_RDONLY);
+	int fds[3], fd = stdio_to_file(fds);
 	struct ttybe *t = NULL;
+	char got[8];
 
 	(void)state;
-	assert_true(fd >= 0 && in >= 0 && out >= 0 && nul >= 0);
-	unlink(path);
-	fflush(stdout);
-	assert_int_equal(dup2(nul, 0), 0);	/* no terminal to make raw */
-	assert_int_equal(dup2(fd, 1), 1);
 	assert_int_equal(ttybe_open(&t, "stdio", no_input, NULL), 0);
 	for (unsigned i = 0; i < 5; i++)
 		ttybe_write(t, (uint8_t)('v' + i));
 	ttybe_close(t);
-	dup2(in, 0);
-	dup2(out, 1);
-	close(in);
-	close(out);
-	close(nul);
+	restore_stdio(fds);
 	assert_int_equal(pread(fd, got, sizeof(got), 0), 5);
 	assert_memory_equal(got, "vwxyz", 5);
 	close(fd);
