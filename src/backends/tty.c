@@ -161,6 +161,14 @@ static int make_raw(int fd, const char *what)
 
 static void flush_locked(struct ttybe *t);
 
+/* *ts moved ms milliseconds on (a deadline for pthread_cond_timedwait). */
+static void ts_add_ms(struct timespec *ts, unsigned ms)
+{
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	ts->tv_sec += ms / 1000 + ts->tv_nsec / 1000000000;
+	ts->tv_nsec %= 1000000000;
+}
+
 /* console_sync's hook: each open backend's buffer out, a terminal's or
  * pipe's without blocking, a file's by its writer within wait_ms. */
 static void ttybe_sync_all(unsigned wait_ms)
@@ -168,9 +176,7 @@ static void ttybe_sync_all(unsigned wait_ms)
 	struct timespec until;
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-	until.tv_sec += wait_ms / 1000 + until.tv_nsec / 1000000000;
-	until.tv_nsec %= 1000000000;
+	ts_add_ms(&until, wait_ms);
 	pthread_mutex_lock(&reg_lock);
 	for (int i = 0; i < MAX_SAVED; i++) {
 		struct ttybe *t = open_ttys[i];
@@ -485,9 +491,7 @@ static bool stop_writer(struct ttybe *t, const struct timespec *t0)
 		t->olen = 0;
 		return true;
 	}
-	until.tv_nsec += (long)TTY_DRAIN_MS * 1000000;
-	until.tv_sec += until.tv_nsec / 1000000000;
-	until.tv_nsec %= 1000000000;
+	ts_add_ms(&until, TTY_DRAIN_MS);
 	t->fstop = true;
 	pthread_cond_broadcast(&t->fcond);
 	while (!t->fdone &&

@@ -417,14 +417,13 @@ static void publish(void)
 	mwr(NOTIFY0, 2, 0);
 }
 
+static bool used_within(uint16_t n, double secs);
+
 static void wait_used(uint16_t n)
 {
-	for (int i = 0; i < 5000; i++) {
-		if ((uint16_t)get_le(USED + 2, 2) == n)
-			return;
-		usleep(1000);
-	}
-	fail_msg("used idx %u, expected %u", (unsigned)get_le(USED + 2, 2), n);
+	if (!used_within(n, 5))
+		fail_msg("used idx %u, expected %u",
+		    (unsigned)get_le(USED + 2, 2), n);
 }
 
 /* used ring entry for the chain with head `head` */
