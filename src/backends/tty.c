@@ -344,6 +344,7 @@ int ttybe_start(struct ttybe *t)
 			return fail_errno("%s: writer thread", t->what);
 		}
 		t->fth_on = true;
+		pthread_setname_np(t->fth, "console-out");
 	} else {
 		t->oev = ev_add(t->ofd, true, on_writable, t);
 		if (t->oev == NULL || ev_set_events(t->oev, false, false) != 0)
