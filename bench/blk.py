@@ -23,9 +23,8 @@ from vmlib import Console, wait_exit  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import QEMU, qemu_version  # noqa: E402
-from vmmmem import (PIN, Sampler, confine, cpu_ticks, cpu_us,  # noqa: E402
-                     kvm_counts, per_unit,
-                     pin_vcpus)
+from vmmmem import (PIN, WARMUP, Sampler, confine, cpu_ticks,  # noqa: E402
+                     cpu_us, kvm_counts, per_unit, pin_vcpus, rounds)
 
 KERNEL = os.environ["KERNEL"]
 INITRD = os.environ["BENCH_INITRD"]
@@ -34,7 +33,6 @@ BHYVE_B = os.environ.get("BHYVE_B", "")   # a second build to compare, "bhyve-b"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 ORDER = os.environ.get("BENCH_VMMS", "bhyve qemu").split()
 RUNTIME = int(os.environ.get("BENCH_RUNTIME", "10"))
-WARMUP = os.environ.get("BENCH_WARMUP", "1") != "0"
 LOGDIR = os.environ.get("BHYVE_TEST_RUNDIR", "/tmp")
 IMG = "/tmp/bench.img"
 SIZE_MB = 256
@@ -132,16 +130,10 @@ def main():
         for _ in range(SIZE_MB):
             f.write(chunk)
     confine()
-    # The test host's speed drifts during a run: a warm-up, rounds in
-    # alternating order, and each figure the median of its rounds.
-    if WARMUP:
-        for v in ORDER:
-            print("%s: warm-up (not counted)" % v, flush=True)
-            run_vmm(v, "warm", 3)
+    # Each figure is the median of its rounds.
     runs = {v: [] for v in ORDER}
-    for rnd in range(ROUNDS):
-        for v in (ORDER if rnd % 2 == 0 else ORDER[::-1]):
-            runs[v].append(run_vmm(v, rnd))
+    for rnd, v in rounds(ORDER, ROUNDS, lambda v: run_vmm(v, "warm", 3)):
+        runs[v].append(run_vmm(v, rnd))
     out = {}
     for v in ORDER:
         out[v] = {}
@@ -174,10 +166,10 @@ def main():
                 break
             b = out[v].get(job)
             row += "%10s" % ("%.2f" % (b / q) if b and q else "n/a")
-        rounds = "; ".join("%s %s" % (v, " ".join(
+        per_round = "; ".join("%s %s" % (v, " ".join(
             "%.0f" % x for x in out[v].get(job + "/all", [])))
             for v in ORDER)
-        lines.append(row + "  (%s; rounds: %s)" % (unit, rounds))
+        lines.append(row + "  (%s; rounds: %s)" % (unit, per_round))
     lines.append("VMM's own CPU time per request (live threads other than "
                  "the vCPUs'), microseconds (median): " +
                  "; ".join("%s %s" % (v, " ".join(

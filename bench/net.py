@@ -49,9 +49,8 @@ from vmlib import (BHYVE, INITRD, KERNEL, LOGDIR, Console,  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import QEMU, qemu_version  # noqa: E402
-from vmmmem import (PIN, Sampler, confine, cpu_ticks, cpu_us,  # noqa: E402
-                     kvm_counts, per_unit,
-                     pin_vcpus)
+from vmmmem import (PIN, WARMUP, Sampler, confine, cpu_ticks,  # noqa: E402
+                     cpu_us, kvm_counts, per_unit, pin_vcpus, rounds)
 
 HOST = "192.168.77.1"
 HTTP_PORT = 8000
@@ -59,7 +58,6 @@ GUEST = "192.168.77.2"
 MB = int(os.environ.get("BENCH_MB", "64"))
 REPS = int(os.environ.get("BENCH_REPS", "2"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
-WARMUP = os.environ.get("BENCH_WARMUP", "1") != "0"
 VMMS = os.environ.get("BENCH_VMMS", "bhyve qemu").split()
 BHYVE_B = os.environ.get("BHYVE_B", "")   # a second build to compare, "bhyve-b"
 CMDLINE = "console=ttyS0 bhyvetest=script bhyvemods=virtio_pci,virtio_net"
@@ -287,31 +285,24 @@ def main():
                        else ""),
              "qemu: " + qemu_version(),
              "%-8s %14s %14s" % ("vmm", "guest->host", "host->guest")]
-    # Rounds alternate the VMMs (one boot each per round, the order
-    # reversed every other round) after a warm-up: the test host's speed
-    # drifts during a run; the medians are over every transfer.
-    if WARMUP:
-        for v in VMMS:
-            print("bench: %s warm-up (not counted)" % v, flush=True)
-            bench(v, "warm", 1)
+    # The medians are over every transfer of the counted rounds.
     got = {v: {"up": [], "down": [], "upcpu": [], "downcpu": [], "upex": [],
                "downex": [], "mem": 0,
                "frames": [], "secs": 0.0} for v in VMMS}
-    for rnd in range(ROUNDS):
-        for v in (VMMS if rnd % 2 == 0 else VMMS[::-1]):
-            t0 = time.time()
-            r = bench(v, rnd)
-            g = got[v]
-            g["secs"] += time.time() - t0
-            if r is None or r.get("lost"):
-                g["lost"] = g.get("lost", 0) + 1
-            if r is None:
-                continue
-            for k in ("up", "down", "upcpu", "downcpu", "upex", "downex"):
-                g[k] += r[k]
-            g["mem"] = max(g["mem"], r.get("mem") or 0)
-            if r.get("frames"):
-                g["frames"].append(r["frames"])
+    for rnd, v in rounds(VMMS, ROUNDS, lambda v: bench(v, "warm", 1)):
+        t0 = time.time()
+        r = bench(v, rnd)
+        g = got[v]
+        g["secs"] += time.time() - t0
+        if r is None or r.get("lost"):
+            g["lost"] = g.get("lost", 0) + 1
+        if r is None:
+            continue
+        for k in ("up", "down", "upcpu", "downcpu", "upex", "downex"):
+            g[k] += r[k]
+        g["mem"] = max(g["mem"], r.get("mem") or 0)
+        if r.get("frames"):
+            g["frames"].append(r["frames"])
     med = {}
     for v in VMMS:
         g = got[v]

@@ -7,7 +7,8 @@ miss a short peak.  CPU time (cpu_ticks, cpu_us): of its threads but
 the vCPU threads, from /proc/PID/task.  Guest exits (kvm_counts,
 per_unit): the test host's KVM counters in debugfs, which count every VM's
 exits; the benchmarks run one VM at a time.  Placement (confine,
-pin_vcpus): the benchmarks' default pinning, BENCH_PIN."""
+pin_vcpus): the benchmarks' default pinning, BENCH_PIN.  Order (rounds):
+the warm-up and the alternating rounds, BENCH_WARMUP."""
 
 import os
 import re
@@ -148,3 +149,22 @@ def pin_vcpus(pid):
                 os.sched_setaffinity(int(tid), rest)
         except OSError:
             pass
+
+
+WARMUP = os.environ.get("BENCH_WARMUP", "1") != "0"
+
+
+def rounds(vmms, n, warm):
+    """The order the benchmarks boot the VMMs in, as (round, vmm) pairs.
+    The test host's speed drifts during a run (a fresh one runs slower at
+    first, and whoever went first paid for it), so unless BENCH_WARMUP=0
+    warm(vmm) first runs an uncounted boot of each, and the n counted
+    rounds reverse the VMMs' order every other round, so that a drift
+    favours neither."""
+    if WARMUP:
+        for v in vmms:
+            print("bench: %s warm-up (not counted)" % v, flush=True)
+            warm(v)
+    for rnd in range(n):
+        for v in (vmms if rnd % 2 == 0 else vmms[::-1]):
+            yield rnd, v
