@@ -550,6 +550,29 @@ static void reset_all(struct vtnet_core *c)
 	fb.nsent = sent_seen = 0;
 }
 
+/* Fake guest memory (canary bytes), the fake backend started and the
+ * two queues, for a device core c. */
+static void core_up(struct vtnet_core *c)
+{
+	ram = malloc(MEMSZ);
+	touched = calloc(MEMSZ / 8, 1);
+	assert_non_null(ram);
+	assert_non_null(touched);
+	memset(ram, CANARY, MEMSZ);
+	gm.r[0] = (struct mem_region){ .gpa = 0, .size = MEMSZ, .hva = ram };
+	gm.nr = 1;
+	gm.lowmem = MEMSZ;
+	memset(&fb, 0, sizeof(fb));
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(netbe_open_ops(&c->be, &fb_ops, "t", "fake0",
+	    evloop_main(), NULL, NULL), 0);
+	assert_int_equal(netbe_start(c->be), 0);
+	vq_init(&rxd.vq, 0, VTNET_QSIZE, &test_ops, NULL, &gm);
+	vq_init(&txd.vq, 1, VTNET_QSIZE, &test_ops, NULL, &gm);
+	c->rxq = &rxd.vq;
+	c->txq = &txd.vq;
+}
+
 static void test_hostile_driver(void **state)
 {
 	static struct vtnet_core c;
@@ -557,23 +580,8 @@ static void test_hostile_driver(void **state)
 	unsigned steps = 0, resets = 0;
 
 	(void)state;
-	ram = malloc(MEMSZ);
-	touched = calloc(MEMSZ / 8, 1);
-	assert_non_null(ram);
-	memset(ram, CANARY, MEMSZ);
-	gm.r[0] = (struct mem_region){ .gpa = 0, .size = MEMSZ, .hva = ram };
-	gm.nr = 1;
-	gm.lowmem = MEMSZ;
-	memset(&fb, 0, sizeof(fb));
+	core_up(&c);
 	rng = 0x9e3779b97f4a7c15ULL;	/* fixed seed */
-	memset(&c, 0, sizeof(c));
-	assert_int_equal(netbe_open_ops(&c.be, &fb_ops, "t", "fake0", evloop_main(), NULL,
-	    NULL), 0);
-	assert_int_equal(netbe_start(c.be), 0);
-	vq_init(&rxd.vq, 0, VTNET_QSIZE, &test_ops, NULL, &gm);
-	vq_init(&txd.vq, 1, VTNET_QSIZE, &test_ops, NULL, &gm);
-	c.rxq = &rxd.vq;
-	c.txq = &txd.vq;
 	reset_all(&c);
 	c.running = true;
 	netbe_rx_enable(c.be);
@@ -658,21 +666,7 @@ static void test_rx_signal(void **state)
 	static struct vtnet_core c;
 
 	(void)state;
-	ram = malloc(MEMSZ);
-	touched = calloc(MEMSZ / 8, 1);
-	assert_non_null(ram);
-	memset(&fb, 0, sizeof(fb));
-	memset(&c, 0, sizeof(c));
-	gm.r[0] = (struct mem_region){ .gpa = 0, .size = MEMSZ, .hva = ram };
-	gm.nr = 1;
-	gm.lowmem = MEMSZ;
-	assert_int_equal(netbe_open_ops(&c.be, &fb_ops, "t", "fake0",
-	    evloop_main(), NULL, NULL), 0);
-	assert_int_equal(netbe_start(c.be), 0);
-	vq_init(&rxd.vq, 0, VTNET_QSIZE, &test_ops, NULL, &gm);
-	vq_init(&txd.vq, 1, VTNET_QSIZE, &test_ops, NULL, &gm);
-	c.rxq = &rxd.vq;
-	c.txq = &txd.vq;
+	core_up(&c);
 	c.hdr_len = 12;
 	c.mergeable = true;
 	c.running = true;
