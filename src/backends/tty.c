@@ -42,6 +42,7 @@ struct ttybe {
 	ttybe_readable_t cb;
 	void *arg;
 	char what[64];		/* "stdio" or the device path, for messages */
+	struct ttybe *reg_next;	/* open_ttys (reg_lock) */
 
 	int ofd;		/* non-blocking output fd (ours), or wfd */
 	bool fmode;		/* a file: the writer thread writes it */
@@ -66,8 +67,10 @@ static volatile int nsaved;
 static struct { int fd; int flags; } saved_fl[MAX_SAVED];
 static volatile int nsaved_fl;
 static bool stdio_taken;
-/* Open backends, for ttybe_sync_all (reg_lock before any olock). */
-static struct ttybe *open_ttys[MAX_SAVED];
+/* Open backends, for ttybe_sync_all (reg_lock before any olock): a list,
+ * so that every backend is flushed before a fatal exit however many the
+ * command line opened. */
+static struct ttybe *open_ttys;
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void tty_restore_all(void)
@@ -178,10 +181,8 @@ static void ttybe_sync_all(unsigned wait_ms)
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	ts_add_ms(&until, wait_ms);
 	pthread_mutex_lock(&reg_lock);
-	for (int i = 0; i < MAX_SAVED; i++) {
-		struct ttybe *t = open_ttys[i];
-
-		if (t == NULL || t->obuf == NULL)
+	for (struct ttybe *t = open_ttys; t != NULL; t = t->reg_next) {
+		if (t->obuf == NULL)
 			continue;
 		pthread_mutex_lock(&t->olock);
 		if (!t->fmode)
@@ -198,12 +199,19 @@ static void ttybe_sync_all(unsigned wait_ms)
 
 static void registry(struct ttybe *t, bool add)
 {
+	struct ttybe **pp;
+
 	pthread_mutex_lock(&reg_lock);
-	for (int i = 0; i < MAX_SAVED; i++)
-		if (add ? open_ttys[i] == NULL : open_ttys[i] == t) {
-			open_ttys[i] = add ? t : NULL;
-			break;
-		}
+	if (add) {
+		t->reg_next = open_ttys;
+		open_ttys = t;
+	} else {
+		for (pp = &open_ttys; *pp != NULL; pp = &(*pp)->reg_next)
+			if (*pp == t) {
+				*pp = t->reg_next;
+				break;
+			}
+	}
 	pthread_mutex_unlock(&reg_lock);
 	console_sync_hook(ttybe_sync_all);
 }
