@@ -6,7 +6,7 @@
 #
 #   bench/net.sh                  run on the development/CI machine
 #
-# Environment: BENCH_MB (MiB per transfer, default 64), BENCH_REPS (transfers
+# Environment: BENCH_MB (MiB per transfer, default 192), BENCH_REPS (transfers
 # each way per boot, default 2), BENCH_ROUNDS (alternating rounds, one boot
 # of each VMM per round, default 2), BENCH_VMMS (default "bhyve qemu";
 # "bhyve-b" is a second build given as BHYVE_B, for before/after
@@ -26,7 +26,7 @@ if [ -z "${BHYVE_TESTHOST:-}" ]; then
 	# The test host gets no environment of ours: what it needs goes in a file.
 	qemu=$("$here/qemu72.sh")
 	printf 'BENCH_PIN=%q\nBHYVE=%q\nBHYVE_B=%q\nBENCH_MB=%q\nBENCH_REPS=%q\nBENCH_ROUNDS=%q\nBENCH_VMMS=%q\nBENCH_QEMU=%q\nBENCH_WARMUP=%q\n' \
-		"${BENCH_PIN:-1}" "${BHYVE:-$root/build/bhyve}" "${BHYVE_B:-}" "${BENCH_MB:-64}" "${BENCH_REPS:-2}" \
+		"${BENCH_PIN:-1}" "${BHYVE:-$root/build/bhyve}" "${BHYVE_B:-}" "${BENCH_MB:-192}" "${BENCH_REPS:-2}" \
 		"${BENCH_ROUNDS:-2}" "${BENCH_VMMS:-bhyve qemu}" "$qemu" "${BENCH_WARMUP:-1}" >"$logdir/bench.env"
 	BHYVE_TESTHOST_RUNDIR=$logdir BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-2400} \
 		exec "$root/tests/e2e/testhost.sh" run "$here/net.sh" "$@"
