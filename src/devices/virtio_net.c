@@ -330,6 +330,8 @@ enum vtnet_result vtnet_tx_run(struct vtnet_core *c, unsigned budget)
 		vq_relchain(vq, &ch, 0);
 		n++;
 	}
+	if (c->tx_late && n > 0)
+		return VTNET_SIGNAL_LATER;
 	vq_endchains(vq);
 	return VTNET_IDLE;
 }
@@ -343,6 +345,8 @@ struct vtnet {
 	struct virtio_ops ops;
 	atomic_bool want_running;	/* set by driver_ok, cleared by reset */
 	bool rx_queued, tx_queued;	/* continuation queued (I/O thread) */
+	struct ev *tx_timer;		/* the late transmit signal */
+	bool tx_armed;			/* ... is armed (I/O thread) */
 	pthread_mutex_t cfg_lock;
 	uint8_t cfg[VTNET_CFGSIZE];
 };
@@ -375,9 +379,30 @@ static void rx_kick(struct vtnet *sc)
 
 static void tx_kick(struct vtnet *sc)
 {
-	if (vtnet_tx_run(&sc->c, VTNET_BUDGET) == VTNET_MORE &&
-	    !sc->tx_queued && ev_call_on(sc->loop, tx_again, sc) == 0)
-		sc->tx_queued = true;
+	switch (vtnet_tx_run(&sc->c, VTNET_BUDGET)) {
+	case VTNET_MORE:
+		if (!sc->tx_queued && ev_call_on(sc->loop, tx_again, sc) == 0)
+			sc->tx_queued = true;
+		break;
+	case VTNET_SIGNAL_LATER:
+		if (sc->tx_armed)
+			break;
+		if (ev_timer_arm(sc->tx_timer, VTNET_TX_LATE_NS, 0) == 0)
+			sc->tx_armed = true;
+		else
+			vq_endchains(sc->c.txq);
+		break;
+	default:
+		break;
+	}
+}
+
+static void tx_late(void *arg)
+{
+	struct vtnet *sc = arg;
+
+	sc->tx_armed = false;
+	vq_endchains(sc->c.txq);
 }
 
 /* The backend has frames. */
@@ -491,6 +516,7 @@ static void vtnet_teardown(void *arg)
 {
 	struct vtnet *sc = arg;
 
+	ev_del(sc->tx_timer);
 	netbe_close(sc->c.be);
 	pthread_mutex_destroy(&sc->cfg_lock);
 	free(sc);
@@ -581,6 +607,10 @@ static int vtnet_init(struct vm *vm, struct pci_devinst *pi,
 	sc->loop = virtio_iothread(sc->vdev);
 	sc->c.rxq = virtio_queue(sc->vdev, 0);
 	sc->c.txq = virtio_queue(sc->vdev, 1);
+	sc->tx_timer = ev_timer_add_on(sc->loop, tx_late, sc);
+	if (sc->tx_timer == NULL)
+		return -1;
+	sc->c.tx_late = true;
 	/* The backend lives on the I/O thread's loop; the offloads it can
 	 * carry are offered too. */
 	if (config_getf("%s.backend", node) != NULL &&
