@@ -200,6 +200,8 @@ def bench(name, rnd=0, reps=REPS):
     pin_vcpus(proc.pid)
     run("ip link set eth0 up; ip addr add %s/24 dev eth0; "
         "ping -c 1 -W 5 %s >/dev/null; echo NET-UP" % (GUEST, HOST), "NET-UP")
+    if os.environ.get("BENCH_GUEST_SETUP"):
+        run(os.environ["BENCH_GUEST_SETUP"] + "; echo SETUP-DONE", "SETUP-DONE")
     nbytes = MB << 20
     # The file the test host fetches, in the guest's tmpfs, and the server.
     run("dd if=/dev/zero of=/tmp/up bs=1M count=%d 2>/dev/null; httpd -p %d "
@@ -297,6 +299,8 @@ def main():
                        "; vCPU pinned to CPU 1, all else to CPU 0" if PIN
                        else ""),
              "qemu: " + qemu_version(),
+             *(["guest setup: " + os.environ["BENCH_GUEST_SETUP"]]
+               if os.environ.get("BENCH_GUEST_SETUP") else []),
              "%-8s %14s %14s" % ("vmm", "guest->host", "host->guest")]
     # The medians are over every transfer of the counted rounds.
     got = {v: {"up": [], "down": [], "upcpu": [], "downcpu": [], "upex": [],

@@ -14,7 +14,9 @@
 # (default 1: each guest's vCPU thread on CPU 1, everything else on CPU 0;
 # 0 leaves placement to the scheduler), BENCH_WARMUP (default 1: an
 # uncounted boot of each VMM first; see net.py), BENCH_LOGDIR (console logs
-# and results.txt; default a fresh /tmp/bhyve-bench-net.*).
+# and results.txt; default a fresh /tmp/bhyve-bench-net.*), BENCH_GUEST_SETUP
+# (a shell command each guest runs once its network is up, for experiments
+# such as a TCP setting; default none).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -25,9 +27,9 @@ if [ -z "${BHYVE_TESTHOST:-}" ]; then
 	echo "bench: logs in $logdir"
 	# The test host gets no environment of ours: what it needs goes in a file.
 	qemu=$("$here/qemu72.sh")
-	printf 'BENCH_PIN=%q\nBHYVE=%q\nBHYVE_B=%q\nBENCH_MB=%q\nBENCH_REPS=%q\nBENCH_ROUNDS=%q\nBENCH_VMMS=%q\nBENCH_QEMU=%q\nBENCH_WARMUP=%q\n' \
+	printf 'BENCH_PIN=%q\nBHYVE=%q\nBHYVE_B=%q\nBENCH_MB=%q\nBENCH_REPS=%q\nBENCH_ROUNDS=%q\nBENCH_VMMS=%q\nBENCH_QEMU=%q\nBENCH_WARMUP=%q\nBENCH_GUEST_SETUP=%q\n' \
 		"${BENCH_PIN:-1}" "${BHYVE:-$root/build/bhyve}" "${BHYVE_B:-}" "${BENCH_MB:-192}" "${BENCH_REPS:-2}" \
-		"${BENCH_ROUNDS:-2}" "${BENCH_VMMS:-bhyve qemu}" "$qemu" "${BENCH_WARMUP:-1}" >"$logdir/bench.env"
+		"${BENCH_ROUNDS:-2}" "${BENCH_VMMS:-bhyve qemu}" "$qemu" "${BENCH_WARMUP:-1}" "${BENCH_GUEST_SETUP:-}" >"$logdir/bench.env"
 	BHYVE_TESTHOST_RUNDIR=$logdir BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-2400} \
 		exec "$root/tests/e2e/testhost.sh" run "$here/net.sh" "$@"
 fi
@@ -35,5 +37,5 @@ fi
 . "$BHYVE_TEST_ENV"
 # shellcheck disable=SC1091
 . "$BHYVE_TEST_RUNDIR/bench.env"
-export KERNEL VMLINUX GUEST_INITRD BENCH_PIN BHYVE BHYVE_B BENCH_MB BENCH_REPS BENCH_ROUNDS BENCH_VMMS BENCH_QEMU BENCH_WARMUP
+export KERNEL VMLINUX GUEST_INITRD BENCH_PIN BHYVE BHYVE_B BENCH_MB BENCH_REPS BENCH_ROUNDS BENCH_VMMS BENCH_QEMU BENCH_WARMUP BENCH_GUEST_SETUP
 exec python3 "$here/net.py"
