@@ -15,7 +15,7 @@
 #define VTNET_MAXIOV	(VTNET_QSIZE + 8)	/* >= queue size: see vq_getchain */
 #define VTNET_MAXCHAINS	64	/* receive buffers merged into one frame */
 #define VTNET_BIG	16384	/* a frame this long: the next goes direct */
-#define VTNET_TX_LATE_NS	200000
+#define VTNET_TX_LATE_NS	200000	/* a sent pass's interrupt, at the latest */
 
 /* virtio-net feature bits (virtio 1.2, 5.1.3) */
 #define VIRTIO_NET_F_CSUM	0
