@@ -574,6 +574,19 @@ static void core_up(struct vtnet_core *c)
 	c->txq = &txd.vq;
 }
 
+/* core_up's undoing: the backend closed, the frames it still holds and
+ * those it was sent freed, the fake memory freed. */
+static void core_down(struct vtnet_core *c)
+{
+	netbe_close(c->be);
+	while (fb.count)
+		fb_consume(NULL);
+	for (unsigned i = 0; i < fb.nsent; i++)
+		free(fb.sent[i]);
+	free(touched);
+	free(ram);
+}
+
 static void test_hostile_driver(void **state)
 {
 	static struct vtnet_core c;
@@ -654,13 +667,7 @@ static void test_hostile_driver(void **state)
 	assert_true(c.rx_dropped > 0 && c.tx_dropped > 0);
 	assert_true(c.bad_chains > 0 && errors > 0 && resets > 0);
 	assert_true(late > 0);
-	netbe_close(c.be);
-	while (fb.count)
-		fb_consume(NULL);
-	for (unsigned i = 0; i < fb.nsent; i++)
-		free(fb.sent[i]);
-	free(touched);
-	free(ram);
+	core_down(&c);
 }
 
 /* The guest hears of the first frame of a pass as soon as it is in the
@@ -695,9 +702,7 @@ static void test_rx_signal(void **state)
 		assert_int_equal(used_at_first, 1);
 		assert_int_equal(interrupts, ev ? 1 : 3);
 	}
-	netbe_close(c.be);
-	free(touched);
-	free(ram);
+	core_down(&c);
 }
 
 /* With tx_late, a pass that sent leaves the interrupt to its caller
@@ -734,11 +739,7 @@ static void test_tx_late(void **state)
 		assert_int_equal(vtnet_tx_run(&c, 64), VTNET_IDLE);
 		assert_int_equal(interrupts, 1);
 	}
-	netbe_close(c.be);
-	for (unsigned i = 0; i < fb.nsent; i++)
-		free(fb.sent[i]);
-	free(touched);
-	free(ram);
+	core_down(&c);
 }
 
 int run_vtnet_tests(void)
