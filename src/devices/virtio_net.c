@@ -18,11 +18,11 @@
  * that one thread, without locks, never on a vCPU or the main loop;
  * backend fds are non-blocking, and every pass is bounded (a budget, then
  * an ev_call_on to continue).  A transmit pass that sent leaves its
- * interrupt to a one-shot timer on that loop (`tx_timer`, VTNET_TX_LATE_NS):
- * a guest that receives meanwhile reclaims the sent frames in its receive
- * processing and then needs no transmit interrupt.  reset and driver_ok come on a vCPU thread:
- * they only flip `want_running` and queue the real work to the I/O
- * thread.  `cfg_lock` guards the config bytes (read and, for the MAC of
+ * interrupt to a one-shot timer on that loop (`tx_timer`,
+ * VTNET_TX_LATE_NS): a guest that receives meanwhile reclaims the sent
+ * frames in its receive processing and then needs no transmit interrupt.
+ * reset and driver_ok come on a vCPU thread: they only flip `want_running`
+ * and queue the real work to the I/O thread.  `cfg_lock` guards the config bytes (read and, for the MAC of
  * legacy drivers, written on vCPU threads). */
 #include "devices/virtio_net.h"
 #include "bus/pci.h"
