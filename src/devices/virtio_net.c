@@ -17,12 +17,11 @@
  * transmit paths, the backend (tap or slirp) and struct vtnet_core run on
  * that one thread, without locks, never on a vCPU or the main loop;
  * backend fds are non-blocking, and every pass is bounded (a budget, then
- * an ev_call_on to continue).  A transmit pass that sent leaves its
- * interrupt to a one-shot timer on that loop (`tx_timer`,
- * VTNET_TX_LATE_NS): a guest that receives meanwhile reclaims the sent
- * frames in its receive processing and then needs no transmit interrupt.
- * reset and driver_ok come on a vCPU thread: they only flip `want_running`
- * and queue the real work to the I/O thread.  `cfg_lock` guards the config bytes (read and, for the MAC of
+ * an ev_call_on to continue).  Both paths tell the guest of each frame as
+ * soon as it is in the used ring (as far as the event index or flags ask),
+ * not at the end of a pass.  reset and driver_ok come on a vCPU thread:
+ * they only flip `want_running` and queue the real work to the I/O
+ * thread.  `cfg_lock` guards the config bytes (read and, for the MAC of
  * legacy drivers, written on vCPU threads). */
 #include "devices/virtio_net.h"
 #include "bus/pci.h"
@@ -330,11 +329,13 @@ enum vtnet_result vtnet_tx_run(struct vtnet_core *c, unsigned budget)
 			c->tx_dropped++;
 		else
 			c->tx_frames++;
+		/* The guest hears of it now, not when the pass ends: its
+		 * TCP holds a sender back while the frames it has queued
+		 * are not freed (TSQ), and frees them when told. */
 		vq_relchain(vq, &ch, 0);
+		vq_endchains(vq);
 		n++;
 	}
-	if (c->tx_late && n > 0)
-		return VTNET_SIGNAL_LATER;
 	vq_endchains(vq);
 	return VTNET_IDLE;
 }
@@ -348,8 +349,6 @@ struct vtnet {
 	struct virtio_ops ops;
 	atomic_bool want_running;	/* set by driver_ok, cleared by reset */
 	bool rx_queued, tx_queued;	/* continuation queued (I/O thread) */
-	struct ev *tx_timer;		/* the late transmit signal */
-	bool tx_armed;			/* ... is armed (I/O thread) */
 	pthread_mutex_t cfg_lock;
 	uint8_t cfg[VTNET_CFGSIZE];
 };
@@ -387,25 +386,9 @@ static void tx_kick(struct vtnet *sc)
 		if (!sc->tx_queued && ev_call_on(sc->loop, tx_again, sc) == 0)
 			sc->tx_queued = true;
 		break;
-	case VTNET_SIGNAL_LATER:
-		if (sc->tx_armed)
-			break;
-		if (ev_timer_arm(sc->tx_timer, VTNET_TX_LATE_NS, 0) == 0)
-			sc->tx_armed = true;
-		else
-			vq_endchains(sc->c.txq);
-		break;
 	default:
 		break;
 	}
-}
-
-static void tx_late(void *arg)
-{
-	struct vtnet *sc = arg;
-
-	sc->tx_armed = false;
-	vq_endchains(sc->c.txq);
 }
 
 /* The backend has frames. */
@@ -519,7 +502,6 @@ static void vtnet_teardown(void *arg)
 {
 	struct vtnet *sc = arg;
 
-	ev_del(sc->tx_timer);
 	netbe_close(sc->c.be);
 	pthread_mutex_destroy(&sc->cfg_lock);
 	free(sc);
@@ -610,10 +592,6 @@ static int vtnet_init(struct vm *vm, struct pci_devinst *pi,
 	sc->loop = virtio_iothread(sc->vdev);
 	sc->c.rxq = virtio_queue(sc->vdev, 0);
 	sc->c.txq = virtio_queue(sc->vdev, 1);
-	sc->tx_timer = ev_timer_add_on(sc->loop, tx_late, sc);
-	if (sc->tx_timer == NULL)
-		return -1;
-	sc->c.tx_late = true;
 	/* The backend lives on the I/O thread's loop; the offloads it can
 	 * carry are offered too. */
 	if (config_getf("%s.backend", node) != NULL &&

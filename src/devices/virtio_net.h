@@ -15,7 +15,6 @@
 #define VTNET_MAXIOV	(VTNET_QSIZE + 8)	/* >= queue size: see vq_getchain */
 #define VTNET_MAXCHAINS	64	/* receive buffers merged into one frame */
 #define VTNET_BIG	16384	/* a frame this long: the next goes direct */
-#define VTNET_TX_LATE_NS	200000	/* a sent pass's interrupt, at the latest */
 
 /* virtio-net feature bits (virtio 1.2, 5.1.3) */
 #define VIRTIO_NET_F_CSUM	0
@@ -44,8 +43,6 @@ struct vtnet_core {
 	bool running;		/* features set, backend started */
 	bool rx_big;		/* the last frame was large: read the next
 				 * straight into guest buffers */
-	bool tx_late;		/* vtnet_tx_run may leave the signal to
-				 * the caller (VTNET_SIGNAL_LATER) */
 	/* scratch, event-loop thread only */
 	struct iovec tmp[VTNET_MAXIOV];
 	struct iovec fiov[NETBE_MAX_IOV];
@@ -55,18 +52,15 @@ struct vtnet_core {
 	uint64_t rx_frames, tx_frames, rx_dropped, tx_dropped, bad_chains;
 };
 
-enum vtnet_result { VTNET_IDLE, VTNET_MORE, VTNET_STOPPED,
-	VTNET_SIGNAL_LATER };
+enum vtnet_result { VTNET_IDLE, VTNET_MORE, VTNET_STOPPED };
 
 /* Move frames from the backend into receive buffers, at most `budget`
  * frames.  IDLE: backend empty (or no buffers: receive is then disabled
  * until the guest adds some); MORE: the budget ran out; STOPPED: the
  * queue is broken or not running. */
 enum vtnet_result vtnet_rx_run(struct vtnet_core *c, unsigned budget);
-/* Send the transmit queue's chains, at most `budget`.  With tx_late, a
- * pass that emptied the queue after sending returns SIGNAL_LATER without
- * signalling the used ring: the caller calls vq_endchains within
- * VTNET_TX_LATE_NS. */
+/* Send the transmit queue's chains, at most `budget`; the guest hears of
+ * each sent frame as soon as it is in the used ring (if it asked to). */
 enum vtnet_result vtnet_tx_run(struct vtnet_core *c, unsigned budget);
 
 #endif
