@@ -1,9 +1,9 @@
 #!/bin/bash
-# Guest TCP probe: what the guest's TCP does while it sends to the host over
-# a tap, under our bhyve and QEMU 7.2 (the same guests and tap as
-# bench/net.sh), in ONE run of the nested test host; the work is done by
-# bench/tcpprobe.py.  Not a benchmark (one boot per VMM, no rounds): it
-# shows why a throughput figure is what it is.
+# TCP probe: what TCP does in each direction over a tap, under our bhyve and
+# QEMU 7.2 (the same guests and tap as bench/net.sh), in ONE run of the
+# nested test host; the work is done by bench/tcpprobe.py.  Not a benchmark
+# (one boot per VMM, no rounds): it shows why a throughput figure is what
+# it is.
 #
 #   bench/tcpprobe.sh             run on the development/CI machine
 #
