@@ -381,14 +381,9 @@ static void rx_kick(struct vtnet *sc)
 
 static void tx_kick(struct vtnet *sc)
 {
-	switch (vtnet_tx_run(&sc->c, VTNET_BUDGET)) {
-	case VTNET_MORE:
-		if (!sc->tx_queued && ev_call_on(sc->loop, tx_again, sc) == 0)
-			sc->tx_queued = true;
-		break;
-	default:
-		break;
-	}
+	if (vtnet_tx_run(&sc->c, VTNET_BUDGET) == VTNET_MORE &&
+	    !sc->tx_queued && ev_call_on(sc->loop, tx_again, sc) == 0)
+		sc->tx_queued = true;
 }
 
 /* The backend has frames. */
