@@ -69,6 +69,24 @@ def split(x):
         100 * x[6] // tot)
 
 
+def report(a, b, g0, g1):
+    """The test host's per-CPU split between cpustat()s a and b; the
+    guest's split and virtio interrupts between its outputs g0 and g1 of
+    `head -1 /proc/stat; grep virtio /proc/interrupts`."""
+    for cpu in sorted(b):
+        if cpu != "cpu":
+            print("  test host %s: %s" % (cpu, split(
+                [q - p for p, q in zip(a[cpu], b[cpu])])))
+    s0 = [int(v) for v in re.search(r"cpu +([\d ]+)", g0).group(1).split()]
+    s1 = [int(v) for v in re.search(r"cpu +([\d ]+)", g1).group(1).split()]
+    print("  guest: %s" % split([q - p for p, q in zip(s0, s1)]))
+    irq = [re.findall(r"^\s*\d+:\s+(\d+).*?(virtio\S+)\s*$", g, re.M)
+           for g in (g0, g1)]
+    print("  guest virtio interrupts: " + ", ".join(
+        "%s %d" % (n1, int(c1) - int(c0))
+        for (c0, _), (c1, n1) in zip(irq[0], irq[1])))
+
+
 def tcp_info(c):
     """window, round trip (us), advertised window, unacked segments; busy,
     rwnd-limited and sndbuf-limited time (us) of socket c."""
@@ -166,20 +184,7 @@ def probe(name, path):
                 continue
             print("%s guest->host transfer %d: %.1f MB/s" % (
                 name, i, out["n"] / out["s"] / 1e6))
-            for cpu in sorted(b):
-                if cpu != "cpu":
-                    print("  test host %s: %s" % (cpu, split(
-                        [q - p for p, q in zip(a[cpu], b[cpu])])))
-            s0 = [int(v) for v in re.search(r"cpu +([\d ]+)", g0)
-                  .group(1).split()]
-            s1 = [int(v) for v in re.search(r"cpu +([\d ]+)", g1)
-                  .group(1).split()]
-            print("  guest: %s" % split([q - p for p, q in zip(s0, s1)]))
-            irq = [re.findall(r"^\s*\d+:\s+(\d+).*?(virtio\S+)\s*$", g, re.M)
-                   for g in (g0, g1)]
-            print("  guest virtio interrupts: " + ", ".join(
-                "%s %d" % (n1, int(c1) - int(c0))
-                for (c0, _), (c1, n1) in zip(irq[0], irq[1])))
+            report(a, b, g0, g1)
             for line in run(SUMMARY).splitlines():
                 if line.startswith("TCP "):
                     print("  " + line)
@@ -200,20 +205,7 @@ def probe(name, path):
                 continue
             print("%s host->guest transfer %d: %.1f MB/s" % (
                 name, i, (MB << 20) / out["s"] / 1e6))
-            for cpu in sorted(b):
-                if cpu != "cpu":
-                    print("  test host %s: %s" % (cpu, split(
-                        [q - p for p, q in zip(a[cpu], b[cpu])])))
-            s0 = [int(v) for v in re.search(r"cpu +([\d ]+)", g0)
-                  .group(1).split()]
-            s1 = [int(v) for v in re.search(r"cpu +([\d ]+)", g1)
-                  .group(1).split()]
-            print("  guest: %s" % split([q - p for p, q in zip(s0, s1)]))
-            irq = [re.findall(r"^\s*\d+:\s+(\d+).*?(virtio\S+)\s*$", g, re.M)
-                   for g in (g0, g1)]
-            print("  guest virtio interrupts: " + ", ".join(
-                "%s %d" % (n1, int(c1) - int(c0))
-                for (c0, _), (c1, n1) in zip(irq[0], irq[1])))
+            report(a, b, g0, g1)
             for ts, (cwnd, rtt, wnd, unacked, _, _, _) in out["samples"]:
                 print("  TCP %4.1fs cwnd %5d rtt %6d us guest's window %7d "
                       "in flight %5d" % (ts, cwnd, rtt, wnd, unacked))
