@@ -306,14 +306,11 @@ enum vtnet_result vtnet_tx_run(struct vtnet_core *c, unsigned budget)
 		struct vq_chain ch;
 		int r;
 
-		if (n >= budget) {
-			vq_endchains(vq);
+		if (n >= budget)
 			return VTNET_MORE;
-		}
 		r = vq_getchain(vq, &ch, c->tmp, VTNET_MAXIOV);
 		if (r < 0) {
 			c->bad_chains++;
-			vq_endchains(vq);
 			return VTNET_STOPPED;
 		}
 		if (r == 0) {
@@ -329,14 +326,14 @@ enum vtnet_result vtnet_tx_run(struct vtnet_core *c, unsigned budget)
 			c->tx_dropped++;
 		else
 			c->tx_frames++;
-		/* The guest hears of it now, not when the pass ends: its
-		 * TCP holds a sender back while the frames it has queued
-		 * are not freed (TSQ), and frees them when told. */
+		/* The guest hears of it now, not when the pass ends (so no
+		 * exit below has anything left to signal): its TCP holds a
+		 * sender back while the frames it has queued are not freed
+		 * (TSQ), and frees them when told. */
 		vq_relchain(vq, &ch, 0);
 		vq_endchains(vq);
 		n++;
 	}
-	vq_endchains(vq);
 	return VTNET_IDLE;
 }
 
