@@ -37,6 +37,8 @@ from vmmmem import confine, pin_vcpus  # noqa: E402
 MB = int(os.environ.get("BENCH_MB", "192"))
 REPS = int(os.environ.get("BENCH_REPS", "3"))
 TRACE = "/sys/kernel/tracing"
+# The guest's CPU split and virtio interrupt counts, for report().
+GUEST_COUNTERS = "head -1 /proc/stat; grep virtio /proc/interrupts"
 SUMMARY = (r"""awk '/tcp_probe:/ { for (i = 1; i <= NF; i++) {"""
            r""" if ($i ~ /^[0-9]+\.[0-9]+:$/) t = $i + 0;"""
            r""" split($i, kv, "="); v[kv[1]] = kv[2] }"""
@@ -72,7 +74,7 @@ def split(x):
 def report(a, b, g0, g1):
     """The test host's per-CPU split between cpustat()s a and b; the
     guest's split and virtio interrupts between its outputs g0 and g1 of
-    `head -1 /proc/stat; grep virtio /proc/interrupts`."""
+    GUEST_COUNTERS."""
     for cpu in sorted(b):
         if cpu != "cpu":
             print("  test host %s: %s" % (cpu, split(
@@ -173,12 +175,12 @@ def probe(name, path):
             "httpd -p %d -h /tmp" % (MB, net.HTTP_PORT))
         for i in range(REPS):
             run("echo > %s/trace" % TRACE)
-            g0 = run("head -1 /proc/stat; grep virtio /proc/interrupts")
+            g0 = run(GUEST_COUNTERS)
             a = cpustat()
             out = {}
             net.http_get(MB << 20, out)
             b = cpustat()
-            g1 = run("head -1 /proc/stat; grep virtio /proc/interrupts")
+            g1 = run(GUEST_COUNTERS)
             if "s" not in out:
                 print("%s transfer %d: %s" % (name, i, out.get("error")))
                 continue
@@ -193,13 +195,13 @@ def probe(name, path):
             out = {}
             port = 8100 + i
             t = serve(port, MB << 20, out)
-            g0 = run("head -1 /proc/stat; grep virtio /proc/interrupts")
+            g0 = run(GUEST_COUNTERS)
             a = cpustat()
             run("wget -q -O /dev/null http://%s:%d/down" % (net.HOST, port),
                 600)
             t.join(30)
             b = cpustat()
-            g1 = run("head -1 /proc/stat; grep virtio /proc/interrupts")
+            g1 = run(GUEST_COUNTERS)
             if "s" not in out:
                 print("%s transfer %d: %s" % (name, i, out.get("error")))
                 continue
