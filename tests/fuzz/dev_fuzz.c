@@ -34,6 +34,7 @@
 #include "devices/virtio_blk.h"
 #include "devices/virtio_net.h"
 #include "devices/vtcon_ctrl.h"
+#include "util.h"
 #include "virtio/queue.h"
 #include "vmm/mem.h"
 
@@ -230,19 +231,15 @@ static ssize_t fb_recv_direct(struct netbe *be, const struct iovec *v,
 {
 	const uint8_t *f;
 	ssize_t len;
-	size_t off = 0;
 
 	if (fb.peeked)
 		return NETBE_USE_RECV;
 	len = fb_peek(be, &f);
 	if (len <= 0)
 		return len;
-	for (int i = 0; i < n && off < (size_t)len; i++) {
-		size_t k = (size_t)len - off < v[i].iov_len ?
-		    (size_t)len - off : v[i].iov_len;
-		memcpy(v[i].iov_base, f + off, k);
-		off += k;
-	}
+	/* as a tap's readv: what fits, and the frame's whole length */
+	check(n >= 0);
+	iov_from_buf(v, (unsigned)n, 0, f, (size_t)len);
 	fb_consume(be);
 	return len;
 }
