@@ -2,9 +2,10 @@
 # The copy floor under bench/blk.sh's sequential 1 MiB jobs: how long one
 # CPU of the nested test host takes to copy 1 MiB between a tmpfs file and
 # anonymous memory, by the kernel (pread/pwrite, what both VMMs' I/O
-# threads do) and by glibc's memcpy through a mapping of the file.  Runs
-# bench/copyfloor.c three times on the test host's CPU 0, where
-# bench/blk.sh pins both VMMs' I/O.
+# threads do) and through a mapping of the file (glibc's memcpy, on first
+# touch and with the mapping's pages already mapped, and a plain `rep
+# movsb`).  Runs bench/copyfloor.c three times on the test host's CPU 0,
+# where bench/blk.sh pins both VMMs' I/O.
 #
 #   bench/copyfloor.sh    run on the development/CI machine
 #
