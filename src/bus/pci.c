@@ -17,6 +17,7 @@ extern const struct pci_devemu *const __stop_set_pci_devemu[];
 
 /* Instances, indexed [bus][slot][func] through a small table of buses. */
 static struct pci_devinst *devs[PCI_MAXBUS][PCI_MAXSLOT][PCI_MAXFUNC];
+static unsigned bus_ndevs[PCI_MAXBUS];	/* devices in devs[b] */
 static uint32_t cf8;		/* mechanism #1 address register */
 static pthread_mutex_t cf8_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -241,6 +242,11 @@ struct pci_devinst *pci_find(unsigned bus, unsigned slot, unsigned func)
 	return devs[bus][slot][func];
 }
 
+bool pci_bus_used(unsigned bus)
+{
+	return bus < PCI_MAXBUS && bus_ndevs[bus] > 0;
+}
+
 uint32_t pci_cfg_read(unsigned bus, unsigned slot, unsigned func,
     unsigned off, unsigned size)
 {
@@ -451,6 +457,7 @@ static int init_one(struct vm *vm, unsigned b, unsigned s, unsigned f)
 	snprintf(pi->name, sizeof(pi->name), "%u:%u:%u %s", b, s, f, name);
 	pthread_mutex_init(&pi->lock, NULL);
 	devs[b][s][f] = pi;
+	bus_ndevs[b]++;
 	if (pe->init(vm, pi, node) != 0)
 		return -1;
 	if (pe->reset != NULL) {
@@ -527,7 +534,7 @@ int pci_init(struct vm *vm)
 	}
 	/* Function 0 of a slot with more functions is multi-function. */
 	for (unsigned b = 0; b < PCI_MAXBUS; b++)
-		for (unsigned s = 0; s < PCI_MAXSLOT; s++) {
+		for (unsigned s = 0; pci_bus_used(b) && s < PCI_MAXSLOT; s++) {
 			bool more = false;
 			for (unsigned f = 1; f < PCI_MAXFUNC; f++)
 				more |= devs[b][s][f] != NULL;
@@ -553,7 +560,7 @@ void pci_dev_reset(struct pci_devinst *pi)
 void pci_fini(void)
 {
 	for (unsigned b = 0; b < PCI_MAXBUS; b++)
-		for (unsigned s = 0; s < PCI_MAXSLOT; s++)
+		for (unsigned s = 0; pci_bus_used(b) && s < PCI_MAXSLOT; s++)
 			for (unsigned f = 0; f < PCI_MAXFUNC; f++) {
 				struct pci_devinst *pi = devs[b][s][f];
 				if (pi == NULL)
@@ -565,6 +572,7 @@ void pci_fini(void)
 				pthread_mutex_destroy(&pi->lock);
 				free(pi);
 				devs[b][s][f] = NULL;
+				bus_ndevs[b]--;
 			}
 	irq_fini();
 	cf8 = 0;

@@ -156,6 +156,8 @@ void pci_fini(void);
  * /sys/bus/pci/devices/.../reset and before handing a device to a VM). */
 void pci_dev_reset(struct pci_devinst *pi);
 struct pci_devinst *pci_find(unsigned bus, unsigned slot, unsigned func);
+/* Whether a device is on bus `bus` (after pci_init, until pci_fini). */
+bool pci_bus_used(unsigned bus);
 
 /* Configuration-space accessors (little-endian). */
 static inline void pci_set_cfg8(struct pci_devinst *pi, unsigned off, uint8_t v)

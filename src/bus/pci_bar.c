@@ -133,6 +133,29 @@ bool pci_bus_window(unsigned bus, enum pci_bar_type type, uint64_t *lo,
 	return true;
 }
 
+/* place_bus's arrays, twice as long (each kept when another fails). */
+static int grow(uint64_t **sizes, uint64_t **addrs,
+    struct pci_devinst ***who, int **idx, unsigned *cap)
+{
+	unsigned c = *cap ? *cap * 2 : 16;
+	void *p;
+
+	if ((p = realloc(*sizes, c * sizeof(**sizes))) == NULL)
+		return -1;
+	*sizes = p;
+	if ((p = realloc(*addrs, c * sizeof(**addrs))) == NULL)
+		return -1;
+	*addrs = p;
+	if ((p = realloc(*who, c * sizeof(**who))) == NULL)
+		return -1;
+	*who = p;
+	if ((p = realloc(*idx, c * sizeof(**idx))) == NULL)
+		return -1;
+	*idx = p;
+	*cap = c;
+	return 0;
+}
+
 /* Place the BARs of `kind` of one bus from *next on; *next moves past
  * them.  Bus 0 first, then bus 1, ...: each bus's BARs lie together. */
 static int place_bus(unsigned b, enum pci_bar_type kind, const char *name,
@@ -144,23 +167,17 @@ static int place_bus(unsigned b, enum pci_bar_type kind, const char *name,
 	unsigned n = 0, cap = 0;
 	int r = 0;
 
-	for (unsigned s = 0; s < PCI_MAXSLOT; s++)
+	for (unsigned s = 0; pci_bus_used(b) && s < PCI_MAXSLOT; s++)
 		for (unsigned f = 0; f < PCI_MAXFUNC; f++) {
 			struct pci_devinst *pi = pci_find(b, s, f);
 			for (int i = 0; pi && i < PCI_BARMAX; i++) {
 				if (pi->bar[i].type != kind)
 					continue;
-				if (n == cap) {
-					cap = cap ? cap * 2 : 16;
-					sizes = realloc(sizes, cap * sizeof(*sizes));
-					addrs = realloc(addrs, cap * sizeof(*addrs));
-					who = realloc(who, cap * sizeof(*who));
-					idx = realloc(idx, cap * sizeof(*idx));
-					if (!sizes || !addrs || !who || !idx) {
-						free(sizes); free(addrs);
-						free(who); free(idx);
-						return fail("out of memory");
-					}
+				if (n == cap && grow(&sizes, &addrs, &who, &idx,
+				    &cap) != 0) {
+					free(sizes); free(addrs);
+					free(who); free(idx);
+					return fail("out of memory");
 				}
 				sizes[n] = pi->bar[i].size;
 				who[n] = pi;

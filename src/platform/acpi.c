@@ -283,15 +283,6 @@ static size_t build_hpet(struct out *o)
 	return at;
 }
 
-static bool bus_used(unsigned b)
-{
-	for (unsigned s = 0; s < PCI_MAXSLOT; s++)
-		for (unsigned f = 0; f < PCI_MAXFUNC; f++)
-			if (pci_find(b, s, f) != NULL)
-				return true;
-	return false;
-}
-
 /* The highest bus with a device (0 when only bus 0 has one): the root
  * bridges decode, and MCFG covers, the buses up to it and no further.  A
  * wider MCFG costs the guest: Linux then probes every bus up to its end
@@ -302,7 +293,7 @@ static unsigned last_bus(void)
 	unsigned last = 0;
 
 	for (unsigned b = 1; b < PCI_MAXBUS; b++)
-		if (bus_used(b))
+		if (pci_bus_used(b))
 			last = b;
 	return last;
 }
@@ -602,7 +593,7 @@ static void root_bridge(struct aml *a, const struct acpi_info *ai,
 	struct aml_res r;
 	char name[8];
 
-	snprintf(name, sizeof(name), "PC%02X", bus);
+	snprintf(name, sizeof(name), "PC%02X", bus & 0xffu);	/* bus < 256 */
 	aml_device(a, name);
 	aml_name_eisaid(a, "_HID", "PNP0A08");
 	aml_name_eisaid(a, "_CID", "PNP0A03");
@@ -662,7 +653,7 @@ int acpi_build_dsdt_body(struct aml *a, const struct acpi_info *ai)
 	 * bus numbers up to the next one, the last only its own. */
 	while (bus <= last) {
 		unsigned next = bus + 1;
-		while (next <= last && !bus_used(next))
+		while (next <= last && !pci_bus_used(next))
 			next++;
 		root_bridge(a, ai, bus, next - 1);
 		bus = next;
