@@ -39,11 +39,13 @@ asan-unit:
 	    $(BUILD)/asan/unit-tests
 
 # libFuzzer targets for the virtqueue chain validator, the device request
-# parsers behind it (virtio-blk, virtio-net) and the control socket's list
+# parsers behind it (virtio-blk, virtio-net, virtio-console's control
+# messages), the PCI devices' registers and the control socket's list
 # unpacking (clang), run bounded.
 FUZZ_SECONDS ?= 30
 FUZZ_NVL_SECONDS ?= 10
 FUZZ_DEV_SECONDS ?= 20
+FUZZ_PCI_SECONDS ?= 20
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined
 $(BUILD)/vq-fuzz: tests/fuzz/vq_fuzz.c src/virtio/queue.c src/vmm/mem.c
 	@mkdir -p $(BUILD)
@@ -60,9 +62,12 @@ $(BUILD)/nvl-fuzz: tests/fuzz/nvl_fuzz.c src/nvlist.c
 FUZZ_WRAP := -Wl,--wrap=vq_getchain,--wrap=vq_retchain,--wrap=vq_relchain
 $(BUILD)/dev-fuzz: tests/fuzz/dev_fuzz.c $(LIBOBJS)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer $(FUZZ_WRAP) -o $@ $^ $(LDLIBS)
+# The register-surface target links the same objects, unwrapped.
+$(BUILD)/pci-fuzz: tests/fuzz/pci_fuzz.c $(LIBOBJS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 dev-fuzz:
 	$(MAKE) BUILD=$(BUILD)/fuzz CC=clang SANITIZE="$(FUZZ_FLAGS)" \
-	    $(BUILD)/fuzz/dev-fuzz
+	    $(BUILD)/fuzz/dev-fuzz $(BUILD)/fuzz/pci-fuzz
 fuzz: $(BUILD)/vq-fuzz $(BUILD)/nvl-fuzz dev-fuzz
 	$(BUILD)/vq-fuzz -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 \
 	    -artifact_prefix=$(BUILD)/fuzz-
@@ -74,6 +79,12 @@ fuzz: $(BUILD)/vq-fuzz $(BUILD)/nvl-fuzz dev-fuzz
 	$(BUILD)/fuzz/dev-fuzz -max_total_time=$(FUZZ_DEV_SECONDS) \
 	    -rss_limit_mb=1024 -artifact_prefix=$(BUILD)/fuzz-dev- \
 	    $(BUILD)/fuzz/dev-corpus $(BUILD)/fuzz/dev-seeds
+	rm -rf $(BUILD)/fuzz/pci-seeds
+	python3 tests/fuzz/pci_seeds.py $(BUILD)/fuzz/pci-seeds
+	mkdir -p $(BUILD)/fuzz/pci-corpus
+	$(BUILD)/fuzz/pci-fuzz -max_total_time=$(FUZZ_PCI_SECONDS) \
+	    -rss_limit_mb=2048 -artifact_prefix=$(BUILD)/fuzz-pci- \
+	    $(BUILD)/fuzz/pci-corpus $(BUILD)/fuzz/pci-seeds
 guests:
 	$(MAKE) -C tests/kvm/guests
 

@@ -60,14 +60,14 @@ else
 	echo "FAIL: unit-asan: build"
 	fail=$((fail + 1))
 fi
-echo "== fuzz: virtqueue chain validator, libnv lists, virtio-blk/net requests (libFuzzer, ${FUZZ_SECONDS:-20} s + 10 s + 20 s)"
+echo "== fuzz: virtqueue chain validator, libnv lists, virtio-blk/net/console requests, PCI device registers (libFuzzer, ${FUZZ_SECONDS:-20} s + 10 s + 20 s + 20 s)"
 if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}" >"$log/fuzz" 2>&1; then
 	tail -3 "$log/fuzz"
-	echo "PASS: fuzz/vq-chain-validator+nvlist+blk-net-requests"
+	echo "PASS: fuzz/vq-chain-validator+nvlist+device-requests+pci-registers"
 	pass=$((pass + 1))
 else
 	tail -40 "$log/fuzz"
-	echo "FAIL: fuzz/vq-chain-validator+nvlist+blk-net-requests: libFuzzer found a problem or did not build (an input it found is kept as build/fuzz-*crash-*)"
+	echo "FAIL: fuzz/vq-chain-validator+nvlist+device-requests+pci-registers: libFuzzer found a problem or did not build (an input it found is kept as build/fuzz-*crash-*)"
 	fail=$((fail + 1))
 fi
 
