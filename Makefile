@@ -13,7 +13,7 @@ LIBOBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/unit-tests
 
-.PHONY: all clean test unit asan-unit kvm e2e guests fuzz dev-fuzz
+.PHONY: all clean test unit asan-unit kvm e2e guests fuzz fuzz-targets
 all: $(BUILD)/bhyve
 
 $(BUILD)/bhyve: $(OBJS)
@@ -65,26 +65,26 @@ $(BUILD)/dev-fuzz: tests/fuzz/dev_fuzz.c $(LIBOBJS)
 # The register-surface target links the same objects, unwrapped.
 $(BUILD)/pci-fuzz: tests/fuzz/pci_fuzz.c $(LIBOBJS)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
-dev-fuzz:
+fuzz-targets:
 	$(MAKE) BUILD=$(BUILD)/fuzz CC=clang SANITIZE="$(FUZZ_FLAGS)" \
 	    $(BUILD)/fuzz/dev-fuzz $(BUILD)/fuzz/pci-fuzz
-fuzz: $(BUILD)/vq-fuzz $(BUILD)/nvl-fuzz dev-fuzz
+# $(call run_seeded,NAME,SECONDS,RSS_MB): run $(BUILD)/fuzz/NAME-fuzz from
+# fresh seeds (tests/fuzz/NAME_seeds.py) and the corpus of earlier runs.
+define run_seeded
+	rm -rf $(BUILD)/fuzz/$(1)-seeds
+	python3 tests/fuzz/$(1)_seeds.py $(BUILD)/fuzz/$(1)-seeds
+	mkdir -p $(BUILD)/fuzz/$(1)-corpus
+	$(BUILD)/fuzz/$(1)-fuzz -max_total_time=$(2) -rss_limit_mb=$(3) \
+	    -artifact_prefix=$(BUILD)/fuzz-$(1)- \
+	    $(BUILD)/fuzz/$(1)-corpus $(BUILD)/fuzz/$(1)-seeds
+endef
+fuzz: $(BUILD)/vq-fuzz $(BUILD)/nvl-fuzz fuzz-targets
 	$(BUILD)/vq-fuzz -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 \
 	    -artifact_prefix=$(BUILD)/fuzz-
 	$(BUILD)/nvl-fuzz -max_total_time=$(FUZZ_NVL_SECONDS) -rss_limit_mb=1024 \
 	    -artifact_prefix=$(BUILD)/fuzz-nvl-
-	rm -rf $(BUILD)/fuzz/dev-seeds
-	python3 tests/fuzz/dev_seeds.py $(BUILD)/fuzz/dev-seeds
-	mkdir -p $(BUILD)/fuzz/dev-corpus
-	$(BUILD)/fuzz/dev-fuzz -max_total_time=$(FUZZ_DEV_SECONDS) \
-	    -rss_limit_mb=1024 -artifact_prefix=$(BUILD)/fuzz-dev- \
-	    $(BUILD)/fuzz/dev-corpus $(BUILD)/fuzz/dev-seeds
-	rm -rf $(BUILD)/fuzz/pci-seeds
-	python3 tests/fuzz/pci_seeds.py $(BUILD)/fuzz/pci-seeds
-	mkdir -p $(BUILD)/fuzz/pci-corpus
-	$(BUILD)/fuzz/pci-fuzz -max_total_time=$(FUZZ_PCI_SECONDS) \
-	    -rss_limit_mb=2048 -artifact_prefix=$(BUILD)/fuzz-pci- \
-	    $(BUILD)/fuzz/pci-corpus $(BUILD)/fuzz/pci-seeds
+	$(call run_seeded,dev,$(FUZZ_DEV_SECONDS),1024)
+	$(call run_seeded,pci,$(FUZZ_PCI_SECONDS),2048)
 guests:
 	$(MAKE) -C tests/kvm/guests
 

@@ -38,6 +38,8 @@
 #include "virtio/queue.h"
 #include "vmm/mem.h"
 
+#include "fuzz.h"
+
 #define RAM		(1u << 20)
 #define DESC_GPA	0x0u		/* up to 1024 entries: 16 KiB */
 #define DATA_GPA	0x8000u		/* 32 KiB the input may fill */
@@ -56,9 +58,6 @@ static void f_intr(struct vq *q) { (void)q; }
 static void f_err(struct vq *q, const char *why) { (void)q; (void)why; }
 static const struct vq_ops ops = { f_intr, f_err };
 
-static const uint8_t *in;
-static size_t inlen;
-
 /* The device's side of the input, before the rings: the disk's capacity
  * (blk); the frames the backend holds, a length each (with the backend's
  * header; 0 ends the list) and the bytes their header starts with (net
@@ -68,25 +67,6 @@ static struct {
 	uint16_t lens[NFRAMES];
 	uint8_t hdr[NETBE_MAX_HDR];
 } prm;
-
-/* The next `n` input bytes (fewer at the end) copied to dst; the rest of
- * dst zeroed. */
-static void take(void *dst, size_t n)
-{
-	size_t k = inlen < n ? inlen : n;
-
-	memcpy(dst, in, k);
-	memset((uint8_t *)dst + k, 0, n - k);
-	in += k;
-	inlen -= k;
-}
-
-#define check(ok) do {						\
-	if (!(ok)) {							\
-		fprintf(stderr, "dev_fuzz.c:%d: %s\n", __LINE__, #ok);	\
-		abort();						\
-	}								\
-} while (0)
 
 /* Whether [p, p+len) lies inside one of v[0..n). */
 static int inside(const struct iovec *v, unsigned n, const void *p,

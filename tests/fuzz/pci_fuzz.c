@@ -26,6 +26,8 @@
 #include "util.h"
 #include "vmm/vm.h"
 
+#include "fuzz.h"
+
 #define RAM		(1u << 20)
 #define NSLOTS		5
 
@@ -33,25 +35,6 @@ static const unsigned slots[NSLOTS] = { 0, 3, 4, 5, 6 };
 static struct vm fakevm;
 static uint8_t *ram;
 static char img[64], sock[64];
-static const uint8_t *in;
-static size_t inlen;
-
-#define check(ok) do {						\
-	if (!(ok)) {							\
-		fprintf(stderr, "pci_fuzz.c:%d: %s\n", __LINE__, #ok);	\
-		abort();						\
-	}								\
-} while (0)
-
-static void take(void *dst, size_t n)
-{
-	size_t k = inlen < n ? inlen : n;
-
-	memcpy(dst, in, k);
-	memset((uint8_t *)dst + k, 0, n - k);
-	in += k;
-	inlen -= k;
-}
 
 static void vm_down(void)
 {
