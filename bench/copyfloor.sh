@@ -10,11 +10,10 @@
 #   bench/copyfloor.sh    run on the development/CI machine
 #
 # Environment: BENCH_LOGDIR (the compiled program and the test host's run
-# dir; default a fresh /tmp/bhyve-bench-copy.*), BENCH_REPS (MiB per
+# dir; default a fresh /tmp/bhyve-bench-copyfloor.*), BENCH_REPS (MiB per
 # method and pass, default 256).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
 
 if [ -n "${BHYVE_TESTHOST:-}" ]; then
 	# shellcheck disable=SC1091
@@ -27,8 +26,6 @@ if [ -n "${BHYVE_TESTHOST:-}" ]; then
 	exit 0
 fi
 
-logdir=${BENCH_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/bhyve-bench-copy.XXXXXX")}
-mkdir -p "$logdir"
-cc -O2 -Wall -o "$logdir/copyfloor" "$here/copyfloor.c"
-printf 'BENCH_REPS=%q\n' "${BENCH_REPS:-256}" >"$logdir/bench.env"
-BHYVE_TESTHOST_RUNDIR=$logdir exec "$root/tests/e2e/testhost.sh" run "$here/copyfloor.sh"
+# shellcheck source=bench/cprobe.sh
+. "$here/cprobe.sh"
+cprobe_run copyfloor 256

@@ -9,11 +9,10 @@
 #   bench/cpuprobe.sh    run on the development/CI machine
 #
 # Environment: BENCH_LOGDIR (the compiled program and the test host's run
-# dir; default a fresh /tmp/bhyve-bench-cpu.*), BENCH_REPS (repeats of
+# dir; default a fresh /tmp/bhyve-bench-cpuprobe.*), BENCH_REPS (repeats of
 # the load comparison, default 2).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
 
 if [ -n "${BHYVE_TESTHOST:-}" ]; then
 	# shellcheck disable=SC1091
@@ -35,8 +34,6 @@ if [ -n "${BHYVE_TESTHOST:-}" ]; then
 	exit 0
 fi
 
-logdir=${BENCH_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/bhyve-bench-cpu.XXXXXX")}
-mkdir -p "$logdir"
-cc -O2 -Wall -o "$logdir/cpuprobe" "$here/cpuprobe.c"
-printf 'BENCH_REPS=%q\n' "${BENCH_REPS:-2}" >"$logdir/bench.env"
-BHYVE_TESTHOST_RUNDIR=$logdir exec "$root/tests/e2e/testhost.sh" run "$here/cpuprobe.sh"
+# shellcheck source=bench/cprobe.sh
+. "$here/cprobe.sh"
+cprobe_run cpuprobe 2
