@@ -24,19 +24,16 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 if [ -n "${BHYVE_TESTHOST:-}" ]; then
-	# shellcheck disable=SC1090
-	. "$BHYVE_TEST_ENV"
-	# shellcheck disable=SC1091
-	. "$BHYVE_TEST_RUNDIR/bench.env"
-	export KERNEL BENCH_PIN BENCH_RUNTIME BHYVE BHYVE_B BENCH_ROUNDS BENCH_VMMS BENCH_QEMU BENCH_WARMUP BENCH_JOBS
+	bench_load
 	export BENCH_INITRD=$BHYVE_TEST_RUNDIR/initrd-fio
 	exec python3 "$here/blk.py"
 fi
 
-logdir=${BENCH_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/bhyve-bench-blk.XXXXXX")}
-mkdir -p "$logdir"
+logdir=$(bench_logdir blk)
 if ! command -v fio >/dev/null; then
 	sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
 	$sudo apt-get install -y fio >&2 || { $sudo apt-get update >&2 && $sudo apt-get install -y fio >&2; }
@@ -63,10 +60,12 @@ pad=$(( (512 - size % 512) % 512 ))
 head -c "$pad" /dev/zero >>"$logdir/initrd-fio"
 cat "$work/fio.cpio" >>"$logdir/initrd-fio"
 echo "bench: logs in $logdir; guest initramfs with fio: $(stat -c %s "$logdir/initrd-fio") bytes"
-qemu=$("$here/qemu72.sh")
-printf 'BENCH_PIN=%q\nBENCH_RUNTIME=%q\nBHYVE=%q\nBHYVE_B=%q\nBENCH_ROUNDS=%q\nBENCH_VMMS=%q\nBENCH_QEMU=%q\nBENCH_WARMUP=%q\nBENCH_JOBS=%q\n' \
-	"${BENCH_PIN:-1}" "${BENCH_RUNTIME:-10}" "${BHYVE:-$root/build/bhyve}" "${BHYVE_B:-}" \
-	"${BENCH_ROUNDS:-2}" "${BENCH_VMMS:-bhyve qemu}" "$qemu" "${BENCH_WARMUP:-1}" "${BENCH_JOBS:-}" >"$logdir/bench.env"
-BHYVE_TESTHOST_RUNDIR=$logdir \
-	BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-2400} \
-	"$root/tests/e2e/testhost.sh" run "$here/blk.sh"
+BENCH_PIN=${BENCH_PIN:-1} BENCH_RUNTIME=${BENCH_RUNTIME:-10}
+BHYVE=${BHYVE:-$root/build/bhyve} BENCH_ROUNDS=${BENCH_ROUNDS:-2}
+BENCH_VMMS=${BENCH_VMMS:-bhyve qemu} BENCH_WARMUP=${BENCH_WARMUP:-1}
+# shellcheck disable=SC2034  # bench_env reads it
+BENCH_QEMU=$("$here/qemu72.sh")
+bench_env "$logdir" BENCH_PIN BENCH_RUNTIME BHYVE BHYVE_B BENCH_ROUNDS \
+	BENCH_VMMS BENCH_QEMU BENCH_WARMUP BENCH_JOBS
+rm -rf "$work"
+bench_in_testhost "$logdir" 2400 "$here/blk.sh"

@@ -12,7 +12,7 @@
 #
 # Environment: BENCH_REPS (default 3), BENCH_VMMS (default "qemu-pc qemu-microvm
 # bhyve"), BHYVE (default build/bhyve of this checkout), BENCH_LOGDIR (where the
-# guest console logs and results.txt go; default a fresh /tmp/bhyve-bench.*).
+# guest console logs and results.txt go; default a fresh /tmp/bhyve-bench-boot.*).
 #
 # Memory columns:
 #   peak_rss   maximum resident set size of the VMM process (GNU time %M), median.
@@ -23,21 +23,21 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 if [ -z "${BHYVE_TESTHOST:-}" ]; then
-	logdir=${BENCH_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/bhyve-bench.XXXXXX")}
-	mkdir -p "$logdir"
+	logdir=$(bench_logdir boot)
 	if [ ! -x /usr/bin/time ]; then
 		sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
 		$sudo apt-get install -y time >&2 || { $sudo apt-get update >&2 && $sudo apt-get install -y time >&2; }
 	fi
 	echo "bench: logs in $logdir"
-	# The test host gets no environment of ours: what it needs goes in a file.
-	qemu=$("$here/qemu72.sh")
-	printf 'BENCH_QEMU=%q\nBENCH_REPS=%q\nBENCH_VMMS=%q\nBHYVE=%q\nBENCH_APPEND=%q\nBENCH_TIMEOUT=%q\n' \
-		"$qemu" "${BENCH_REPS:-}" "${BENCH_VMMS:-}" "${BHYVE:-}" "${BENCH_APPEND:-}" \
-		"${BENCH_TIMEOUT:-}" >"$logdir/bench.env"
-	BHYVE_TESTHOST_RUNDIR=$logdir BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-3600} exec "$root/tests/e2e/testhost.sh" run "$here/boot.sh" "$@"
+	# shellcheck disable=SC2034  # bench_env reads it
+	BENCH_QEMU=$("$here/qemu72.sh")
+	bench_env "$logdir" BENCH_QEMU BENCH_REPS BENCH_VMMS BHYVE BENCH_APPEND \
+		BENCH_TIMEOUT
+	bench_in_testhost "$logdir" 3600 "$here/boot.sh" "$@"
 fi
 # shellcheck disable=SC1091
 . "$BHYVE_TEST_RUNDIR/bench.env"

@@ -34,6 +34,6 @@ if [ -n "${BHYVE_TESTHOST:-}" ]; then
 	exit 0
 fi
 
-# shellcheck source=bench/cprobe.sh
-. "$here/cprobe.sh"
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 cprobe_run cpuprobe 2

@@ -14,19 +14,17 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+
 if [ -z "${BHYVE_TESTHOST:-}" ]; then
-	logdir=${BENCH_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/bhyve-bench-mem.XXXXXX")}
-	mkdir -p "$logdir"
+	logdir=$(bench_logdir mem)
 	echo "bench: logs in $logdir"
-	qemu=$("$here/qemu72.sh")
-	printf 'BHYVE=%s\nBENCH_VMMS=%q\nBENCH_QEMU=%q\n' "${BHYVE:-$root/build/bhyve}" \
-		"${BENCH_VMMS:-bhyve qemu}" "$qemu" >"$logdir/bench.env"
-	BHYVE_TESTHOST_RUNDIR=$logdir BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-1800} \
-		exec "$root/tests/e2e/testhost.sh" run "$here/mem.sh" "$@"
+	BHYVE=${BHYVE:-$root/build/bhyve} BENCH_VMMS=${BENCH_VMMS:-bhyve qemu}
+	# shellcheck disable=SC2034  # bench_env reads it
+	BENCH_QEMU=$("$here/qemu72.sh")
+	bench_env "$logdir" BHYVE BENCH_VMMS BENCH_QEMU
+	bench_in_testhost "$logdir" 1800 "$here/mem.sh" "$@"
 fi
-# shellcheck disable=SC1090
-. "$BHYVE_TEST_ENV"
-# shellcheck disable=SC1091
-. "$BHYVE_TEST_RUNDIR/bench.env"
-export KERNEL VMLINUX GUEST_INITRD BHYVE BENCH_VMMS BENCH_QEMU
+bench_load
 exec python3 "$here/mem.py"

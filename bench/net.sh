@@ -21,21 +21,20 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+
 if [ -z "${BHYVE_TESTHOST:-}" ]; then
-	logdir=${BENCH_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/bhyve-bench-net.XXXXXX")}
-	mkdir -p "$logdir"
+	logdir=$(bench_logdir net)
 	echo "bench: logs in $logdir"
-	# The test host gets no environment of ours: what it needs goes in a file.
-	qemu=$("$here/qemu72.sh")
-	printf 'BENCH_PIN=%q\nBHYVE=%q\nBHYVE_B=%q\nBENCH_MB=%q\nBENCH_REPS=%q\nBENCH_ROUNDS=%q\nBENCH_VMMS=%q\nBENCH_QEMU=%q\nBENCH_WARMUP=%q\nBENCH_GUEST_SETUP=%q\n' \
-		"${BENCH_PIN:-1}" "${BHYVE:-$root/build/bhyve}" "${BHYVE_B:-}" "${BENCH_MB:-192}" "${BENCH_REPS:-2}" \
-		"${BENCH_ROUNDS:-2}" "${BENCH_VMMS:-bhyve qemu}" "$qemu" "${BENCH_WARMUP:-1}" "${BENCH_GUEST_SETUP:-}" >"$logdir/bench.env"
-	BHYVE_TESTHOST_RUNDIR=$logdir BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-2400} \
-		exec "$root/tests/e2e/testhost.sh" run "$here/net.sh" "$@"
+	BENCH_PIN=${BENCH_PIN:-1} BHYVE=${BHYVE:-$root/build/bhyve}
+	BENCH_MB=${BENCH_MB:-192} BENCH_REPS=${BENCH_REPS:-2}
+	BENCH_ROUNDS=${BENCH_ROUNDS:-2} BENCH_VMMS=${BENCH_VMMS:-bhyve qemu}
+	# shellcheck disable=SC2034  # bench_env reads it
+	BENCH_WARMUP=${BENCH_WARMUP:-1} BENCH_QEMU=$("$here/qemu72.sh")
+	bench_env "$logdir" BENCH_PIN BHYVE BHYVE_B BENCH_MB BENCH_REPS \
+		BENCH_ROUNDS BENCH_VMMS BENCH_QEMU BENCH_WARMUP BENCH_GUEST_SETUP
+	bench_in_testhost "$logdir" 2400 "$here/net.sh" "$@"
 fi
-# shellcheck disable=SC1090
-. "$BHYVE_TEST_ENV"
-# shellcheck disable=SC1091
-. "$BHYVE_TEST_RUNDIR/bench.env"
-export KERNEL VMLINUX GUEST_INITRD BENCH_PIN BHYVE BHYVE_B BENCH_MB BENCH_REPS BENCH_ROUNDS BENCH_VMMS BENCH_QEMU BENCH_WARMUP BENCH_GUEST_SETUP
+bench_load
 exec python3 "$here/net.py"

@@ -15,20 +15,19 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+
 if [ -z "${BHYVE_TESTHOST:-}" ]; then
-	logdir=${BENCH_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/bhyve-tcpprobe.XXXXXX")}
-	mkdir -p "$logdir"
+	logdir=$(bench_logdir tcpprobe)
 	echo "probe: logs in $logdir"
-	qemu=$("$here/qemu72.sh")
-	printf 'BENCH_PIN=%q\nBHYVE=%q\nBENCH_MB=%q\nBENCH_REPS=%q\nPROBE_VMMS=%q\nBENCH_QEMU=%q\n' \
-		"${BENCH_PIN:-1}" "${BHYVE:-$root/build/bhyve}" "${BENCH_MB:-192}" "${BENCH_REPS:-3}" \
-		"${PROBE_VMMS:-bhyve qemu}" "$qemu" >"$logdir/bench.env"
-	BHYVE_TESTHOST_RUNDIR=$logdir BHYVE_TESTHOST_TIMEOUT=${BHYVE_TESTHOST_TIMEOUT:-1800} \
-		exec "$root/tests/e2e/testhost.sh" run "$here/tcpprobe.sh" "$@"
+	BENCH_PIN=${BENCH_PIN:-1} BHYVE=${BHYVE:-$root/build/bhyve}
+	BENCH_MB=${BENCH_MB:-192} BENCH_REPS=${BENCH_REPS:-3}
+	# shellcheck disable=SC2034  # bench_env reads it
+	PROBE_VMMS=${PROBE_VMMS:-bhyve qemu} BENCH_QEMU=$("$here/qemu72.sh")
+	bench_env "$logdir" BENCH_PIN BHYVE BENCH_MB BENCH_REPS PROBE_VMMS \
+		BENCH_QEMU
+	bench_in_testhost "$logdir" 1800 "$here/tcpprobe.sh" "$@"
 fi
-# shellcheck disable=SC1090
-. "$BHYVE_TEST_ENV"
-# shellcheck disable=SC1091
-. "$BHYVE_TEST_RUNDIR/bench.env"
-export KERNEL VMLINUX GUEST_INITRD BENCH_PIN BHYVE BENCH_MB BENCH_REPS PROBE_VMMS BENCH_QEMU
+bench_load
 exec python3 "$here/tcpprobe.py"
