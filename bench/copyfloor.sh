@@ -3,8 +3,8 @@
 # CPU of the nested test host takes to copy 1 MiB between a tmpfs file and
 # anonymous memory, by the kernel (pread/pwrite, what both VMMs' I/O
 # threads do) and through a mapping of the file (glibc's memcpy, on first
-# touch and with the mapping's pages already mapped, and a plain `rep
-# movsb`).  Runs bench/copyfloor.c three times on the test host's CPU 0,
+# touch and with the mapping's pages already mapped, a plain `rep movsb`
+# and an unrolled loop of 8-byte moves).  Runs bench/copyfloor.c three times on the test host's CPU 0,
 # where bench/blk.sh pins both VMMs' I/O.
 #
 #   bench/copyfloor.sh    run on the development/CI machine

@@ -114,7 +114,6 @@ static void run_blk(struct vq *vq, uint8_t flags)
 		check(inside(w, c.nin, cmd.status, 1));
 		check(cmd.written <= c.inlen);
 		if (cmd.action == VBLK_DONE) {
-			*cmd.status = 0xff;	/* what the device does */
 			vq_relchain(vq, &c, cmd.written);
 			continue;
 		}
